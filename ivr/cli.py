@@ -1,0 +1,67 @@
+"""The ``ivr`` command: run the service and work with its configuration."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from ivr.settings import Settings
+
+
+@click.group()
+def main() -> None:
+    """12345 hotline call routing: Twilio webhooks, seat API and ACD on Redis."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (IVR_HOST).")
+@click.option("--port", type=int, default=None, help="Port to listen on (IVR_PORT).")
+@click.option("--workers", type=int, default=None, help="Worker processes (IVR_WORKERS).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the service with uvicorn (embedded Redis unless IVR_REDIS_URL is set)."""
+    import uvicorn
+
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    n = workers or settings.workers
+    if n > 1 and not settings.redis_url:
+        raise click.UsageError("several workers need a shared Redis: set IVR_REDIS_URL")
+    uvicorn.run("ivr.asgi:app", host=host or settings.host, port=port or settings.port,
+                workers=n, log_level=settings.log_level, factory=False)
+
+
+@main.command("seat-token")
+@click.argument("seat_id")
+def seat_token_cmd(seat_id: str) -> None:
+    """Print the bearer token of a seat (from IVR_SEAT_SECRET)."""
+    from ivr.auth import seat_token
+
+    click.echo(seat_token(Settings().seat_secret, seat_id))
+
+
+@main.group()
+def config() -> None:
+    """Check configuration folders."""
+
+
+@config.command("validate")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                default=".")
+def config_validate(directory: Path) -> None:
+    """Validate flows/, numbers/ and seats/ under DIRECTORY; list every problem."""
+    from ivr.configfiles import load
+    from ivr.core.errors import ConfigError
+
+    try:
+        cfg = load(directory)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {len(cfg.plan.lines)} lines, {len(cfg.flows.current)} flows, "
+               f"{len(cfg.roster.queues)} queues, {len(cfg.roster.seats)} seats "
+               f"(version {cfg.version})")

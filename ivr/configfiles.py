@@ -1,0 +1,122 @@
+"""Load and check the YAML config folders ``flows/``, ``numbers/`` and ``seats/``.
+
+This is the I/O side of configuration; the checks themselves are in ``ivr.core``.
+YAML mappings with a key given twice are refused (PyYAML would keep the last one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ivr.core.config import CenterConfig, build
+from ivr.core.errors import ConfigError, Problem
+from ivr.core.flows import Flow
+from ivr.core.numbers import NumberPlan
+from ivr.core.roster import Roster
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses duplicate mapping keys."""
+
+
+def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse one YAML file strictly; ConfigError names the file and line on failure."""
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
+    except yaml.YAMLError as exc:
+        raise ConfigError([Problem(str(path), "", str(exc).replace("\n", " "))]) from exc
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+
+
+def _problems(where: str, exc: ValidationError) -> list[Problem]:
+    return [
+        Problem(where, ".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()
+    ]
+
+
+def read_raw(root: Path) -> dict[str, Any]:
+    """The raw documents under ``root``: {"plan": {...}, "flows": {id: {...}}, "roster": {...}}."""
+    plan: dict[str, Any] = {}
+    for path in _files(root / "numbers"):
+        plan.update(load_yaml(path) or {})
+    flows: dict[str, Any] = {}
+    for path in _files(root / "flows"):
+        doc = load_yaml(path) or {}
+        fid = str(doc.get("id", path.stem)) if isinstance(doc, dict) else path.stem
+        if fid in flows:
+            raise ConfigError([Problem(f"flow {fid}", "id", f"defined twice ({path.name})")])
+        flows[fid] = doc
+    roster: dict[str, Any] = {"queues": [], "seats": []}
+    for path in _files(root / "seats"):
+        doc = load_yaml(path) or {}
+        for part in ("queues", "seats"):
+            roster[part] += doc.get(part, []) if isinstance(doc, dict) else []
+    return {"plan": plan, "flows": flows, "roster": roster}
+
+
+def parse(raw: dict[str, Any]) -> CenterConfig:
+    """Validate raw documents into a CenterConfig; ConfigError lists every problem."""
+    problems: list[Problem] = []
+    plan = roster = None
+    flows: dict[str, Flow] = {}
+    try:
+        plan = NumberPlan.model_validate(raw["plan"])
+    except ValidationError as exc:
+        problems += _problems("numbers", exc)
+    try:
+        roster = Roster.model_validate(raw["roster"])
+    except ValidationError as exc:
+        problems += _problems("seats", exc)
+    for fid, doc in raw["flows"].items():
+        try:
+            flows[fid] = Flow.model_validate(doc)
+        except ValidationError as exc:
+            problems += _flow_problems(fid, doc, exc)
+    if problems or plan is None or roster is None:
+        raise ConfigError(problems)
+    version = hashlib.sha256(repr(sorted(raw.items())).encode()).hexdigest()[:12]
+    return build(plan, flows, roster, version)
+
+
+def _flow_problems(fid: str, doc: Any, exc: ValidationError) -> list[Problem]:
+    out = []
+    for e in exc.errors():
+        loc = [str(p) for p in e["loc"]]
+        if len(loc) >= 2 and loc[0] == "nodes":
+            where = f"flow {fid} node {loc[1]}"
+            rest = loc[3:] if len(loc) > 2 and loc[2] in _KINDS else loc[2:]
+            out.append(Problem(where, ".".join(rest), e["msg"]))
+        else:
+            out.append(Problem(f"flow {fid}", ".".join(loc), e["msg"]))
+    return out
+
+
+_KINDS = {"say", "play", "menu", "queue", "transfer", "goto", "hangup"}
+
+
+def load(root: Path) -> CenterConfig:
+    """Read and validate the config folders under ``root``."""
+    return parse(read_raw(root))

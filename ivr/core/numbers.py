@@ -1,0 +1,144 @@
+"""The number plan: dialed numbers -> line, merge mode and route.
+
+Pure: no I/O. Numbers arrive from Twilio in many shapes (``12366``, ``+8612366``,
+``010-12345``, ``+86 10 12345``, a purchased DID); :func:`normalise` turns each
+into one canonical form so that lines match on exact aliases.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_FORMATTING = re.compile(r"[\s\-().]")
+
+
+class MergeMode(StrEnum):
+    """How a line reaches the 12345 center (DOMAIN.md)."""
+
+    HUB = "hub"  # 12345 itself
+    WHOLE = "whole"  # 整体并入: number retired, notice then the 12345 pool
+    DUAL = "dual"  # 双号并行: number kept, straight into the 12345 pool with the line's skill
+    SUB = "sub"  # 设分中心: number kept, own sub-center queue and seats
+
+
+class Line(BaseModel):
+    """One dialable line and its route."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    number: str = Field(pattern=r"^\+?[0-9]{3,15}$")
+    name: str
+    name_en: str = ""
+    department: str = ""
+    mode: MergeMode
+    aliases: tuple[str, ...] = ()
+    queue: str
+    skill: str = "any"
+    flow: str
+    notice: str = ""
+    priority: int = Field(0, ge=0, le=9)
+    widen_after: float | None = Field(30.0, ge=0)
+
+    @model_validator(mode="after")
+    def _notice_for_whole_merge(self) -> Line:
+        if self.mode is MergeMode.WHOLE and not self.notice:
+            raise ValueError("a whole-merge line needs a notice telling callers about 12345")
+        return self
+
+
+class Target(BaseModel):
+    """A transfer destination: emergency, utility or a neighbouring city's 12345."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    number: str = Field(pattern=r"^\+?[0-9]{3,15}$")
+    name: str
+    name_en: str = ""
+    kind: str = Field("emergency", pattern=r"^(emergency|utility|region|other)$")
+    dial: str = ""  # the E.164 or SIP address actually dialed; defaults to number
+
+
+class NumberPlan(BaseModel):
+    """All lines and transfer targets of one center."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    area_code: str = Field("10", pattern=r"^[1-9][0-9]{1,3}$")
+    default_line: str = "12345"
+    unknown_notice: str = ""
+    lines: tuple[Line, ...]
+    targets: dict[str, Target] = {}
+
+    @model_validator(mode="after")
+    def _unique_numbers(self) -> NumberPlan:
+        seen: dict[str, str] = {}
+        for line in self.lines:
+            for raw in (line.number, *line.aliases):
+                canon = normalise(raw, self.area_code)
+                if canon in seen and seen[canon] != line.number:
+                    raise ValueError(
+                        f"number {raw!r} of line {line.number} is already used by line {seen[canon]}"
+                    )
+                seen[canon] = line.number
+        if normalise(self.default_line, self.area_code) not in seen:
+            raise ValueError(f"default_line {self.default_line!r} is not a line")
+        return self
+
+    def index(self) -> dict[str, Line]:
+        """Every canonical number and alias -> its line."""
+        out: dict[str, Line] = {}
+        for line in self.lines:
+            for raw in (line.number, *line.aliases):
+                out[normalise(raw, self.area_code)] = line
+        return out
+
+
+def normalise(raw: str, area_code: str) -> str:
+    """Canonical form of a dialed number: short codes bare, others E.164.
+
+    Short service codes (3 to 6 digits, e.g. 110, 12345, 95598) dialed with this
+    center's area code, with or without +86 or a trunk 0, become the bare code;
+    other Chinese numbers become ``+86...``; foreign numbers stay ``+<cc>...``.
+    Returns "" for input with no digits.
+    """
+    s = _FORMATTING.sub("", raw or "")
+    if s.startswith("00"):
+        s = "+" + s[2:]
+    if s.startswith("+") and not s.startswith("+86"):
+        digits = re.sub(r"\D", "", s)
+        return "+" + digits if digits else ""
+    if s.startswith("+86"):
+        nsn = s[3:]
+    elif s.startswith("0"):
+        nsn = s[1:]
+    else:
+        nsn = s
+    nsn = re.sub(r"\D", "", nsn)
+    if not nsn:
+        return ""
+    if 3 <= len(nsn) <= 6 and not s.startswith(("+", "0")):
+        return nsn  # a short code dialed locally
+    if nsn.startswith(area_code) and 3 <= len(nsn) - len(area_code) <= 6:
+        return nsn[len(area_code) :]
+    if 3 <= len(nsn) <= 6:
+        return nsn  # +8612366: a national short code without area code
+    return "+86" + nsn
+
+
+def mask(number: str) -> str:
+    """Caller number with the middle digits hidden (138****5678), for logs."""
+    digits = number or ""
+    if len(digits) <= 7:
+        return digits[:2] + "*" * max(0, len(digits) - 2)
+    return digits[:-8] + "****" + digits[-4:]
+
+
+def lookup(plan: NumberPlan, index: dict[str, Line], dialed: str) -> tuple[Line, bool]:
+    """The line for a dialed number and whether it was known; unknown -> the default line."""
+    line = index.get(normalise(dialed, plan.area_code))
+    if line is not None:
+        return line, True
+    return index[normalise(plan.default_line, plan.area_code)], False

@@ -1,0 +1,100 @@
+"""Queues and seats as configured (``seats/``). Pure: no I/O."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ANY_SKILL = "any"
+
+
+class Overflow(BaseModel):
+    """Where a queue's callers go when its own seats cannot take them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    to: str
+    after_seconds: float | None = Field(None, gt=0)
+    when_no_seats: bool = True
+
+
+class QueueConfig(BaseModel):
+    """One queue: the 12345 pool or a sub-center."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    name: str
+    kind: str = Field("pool", pattern=r"^(pool|subcenter)$")
+    sl_seconds: float = Field(15, gt=0)
+    target_answer_rate: float = Field(0.99, gt=0, le=1)
+    wrapup_seconds: float = Field(10, ge=0)
+    ring_timeout_seconds: int = Field(20, ge=5, le=120)
+    default_aht_seconds: float = Field(240, gt=0)
+    overflow: Overflow | None = None
+
+
+class Seat(BaseModel):
+    """One seat (an operator position) and what it may answer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    name: str = ""
+    endpoint: str = Field(min_length=1)
+    queues: tuple[str, ...] = Field(min_length=1)
+    skills: tuple[str, ...] = ()
+
+    def ready_sets(self) -> list[tuple[str, str]]:
+        """Every (queue, skill) whose ready set this seat joins when ready."""
+        skills = [ANY_SKILL, *[s for s in self.skills if s != ANY_SKILL]]
+        return [(q, s) for q in self.queues for s in skills]
+
+    def endpoint_kind(self) -> str:
+        """How to dial the endpoint: ``client``, ``sip`` or ``number``."""
+        if self.endpoint.startswith("sip:"):
+            return "sip"
+        if self.endpoint.startswith("client:"):
+            return "client"
+        return "number"
+
+
+class Roster(BaseModel):
+    """All queues and seats of one center."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    queues: tuple[QueueConfig, ...] = Field(min_length=1)
+    seats: tuple[Seat, ...] = ()
+
+    @model_validator(mode="after")
+    def _references(self) -> Roster:
+        ids = [q.id for q in self.queues]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"queue ids used twice: {sorted(dup)}")
+        for q in self.queues:
+            if q.overflow and q.overflow.to not in ids:
+                raise ValueError(f"queue {q.id} overflows to missing queue {q.overflow.to!r}")
+            if q.overflow and q.overflow.to == q.id:
+                raise ValueError(f"queue {q.id} overflows into itself")
+            if q.overflow and self.queue(q.overflow.to).overflow is not None:
+                raise ValueError(
+                    f"queue {q.id} overflows to {q.overflow.to}, which overflows again: "
+                    "chains are not allowed"
+                )
+        sids = [s.id for s in self.seats]
+        dup = {i for i in sids if sids.count(i) > 1}
+        if dup:
+            raise ValueError(f"seat ids used twice: {sorted(dup)}")
+        for s in self.seats:
+            missing = [q for q in s.queues if q not in ids]
+            if missing:
+                raise ValueError(f"seat {s.id} serves missing queue(s) {missing}")
+        return self
+
+    def queue(self, qid: str) -> QueueConfig:
+        """The queue with this id (KeyError if none)."""
+        for q in self.queues:
+            if q.id == qid:
+                return q
+        raise KeyError(qid)

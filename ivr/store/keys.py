@@ -1,0 +1,127 @@
+"""Every Redis key the service uses, in one place.
+
+All keys of one center share the hash tag ``{center}`` so that they live in one
+Redis Cluster slot and every Lua script of that center can touch them atomically.
+A province shards its cities across a cluster by giving each city its own center.
+
+``TEMPLATES`` is the single table of key shapes. Python builds keys with
+:class:`Keys`; the Lua scripts get the same builders from :func:`lua_preamble`,
+generated from this table, so no script spells a key name by hand.
+"""
+
+from __future__ import annotations
+
+#: name -> (suffix template, argument names). The full key is ``ivr:{center}:`` + suffix.
+TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "meta": ("meta", ()),  # hash: config version, anchor key of every script
+    "call": ("call:{sid}", ("sid",)),  # hash: one call's live state and outcome
+    "wait": ("wait:{queue}:{skill}", ("queue", "skill")),  # zset sid -> priority/arrival score
+    "ready": ("ready:{queue}:{skill}", ("queue", "skill")),  # zset seat -> ready-since ms
+    "wskills": ("wskills:{queue}", ("queue",)),  # set: skills that have a wait set in a queue
+    "seat": ("seat:{seat}", ("seat",)),  # hash: one seat's state and static routing data
+    "seats": ("seats", ()),  # set: every seat id in the roster
+    "logged": ("logged:{queue}", ("queue",)),  # set: seats logged in to a queue
+    "qcfg": ("qcfg:{queue}", ("queue",)),  # hash: the queue settings the scripts need
+    "qstat": ("qstat:{queue}", ("queue",)),  # hash: running figures (average handle time)
+    "timers": ("timers", ()),  # zset: "kind:id" -> due ms (wrap-up, widen, overflow, ...)
+    "live": ("live", ()),  # zset: sid of every call not ended -> start ms
+    "cnt": ("cnt:{kind}:{name}:{bucket}", ("kind", "name", "bucket")),  # hash: 15-min counters
+}
+
+#: Length of one counter bucket in seconds (15 minutes).
+BUCKET_SECONDS = 900
+
+
+def prefix(center: str) -> str:
+    """The hash-tagged prefix of every key of ``center``."""
+    return "ivr:{%s}" % center
+
+
+class Keys:
+    """Key builders for one center."""
+
+    def __init__(self, center: str) -> None:
+        self.center = center
+        self.prefix = prefix(center)
+
+    def _k(self, name: str, *args: str) -> str:
+        template, names = TEMPLATES[name]
+        return f"{self.prefix}:" + template.format(**dict(zip(names, args, strict=True)))
+
+    def meta(self) -> str:
+        """The center's meta hash, also the anchor KEYS[1] of every script."""
+        return self._k("meta")
+
+    def call(self, sid: str) -> str:
+        """One call's hash."""
+        return self._k("call", sid)
+
+    def wait(self, queue: str, skill: str) -> str:
+        """The waiting calls of one queue that need one skill."""
+        return self._k("wait", queue, skill)
+
+    def ready(self, queue: str, skill: str) -> str:
+        """The ready seats of one queue that have one skill."""
+        return self._k("ready", queue, skill)
+
+    def wskills(self, queue: str) -> str:
+        """The skills for which a queue has had waiting calls."""
+        return self._k("wskills", queue)
+
+    def seat(self, seat: str) -> str:
+        """One seat's hash."""
+        return self._k("seat", seat)
+
+    def seats(self) -> str:
+        """The set of all seat ids."""
+        return self._k("seats")
+
+    def logged(self, queue: str) -> str:
+        """The seats logged in to a queue."""
+        return self._k("logged", queue)
+
+    def qcfg(self, queue: str) -> str:
+        """A queue's settings as the scripts read them."""
+        return self._k("qcfg", queue)
+
+    def qstat(self, queue: str) -> str:
+        """A queue's running figures."""
+        return self._k("qstat", queue)
+
+    def timers(self) -> str:
+        """The center's timer set."""
+        return self._k("timers")
+
+    def live(self) -> str:
+        """Calls not yet ended."""
+        return self._k("live")
+
+    def cnt(self, kind: str, name: str, bucket: int) -> str:
+        """Counters of one queue (kind ``q``) or line (kind ``l``) in one 15-minute bucket."""
+        return self._k("cnt", kind, name, str(bucket))
+
+    def pattern(self) -> str:
+        """A SCAN pattern matching every key of this center."""
+        return self.prefix.replace("{", "\\{").replace("}", "\\}") + ":*"
+
+
+def lua_preamble() -> str:
+    """Lua functions ``K.<name>(...)`` building the same keys, from KEYS[1] (the meta key)."""
+    lines = [
+        "local K = {}",
+        "local P = string.sub(KEYS[1], 1, -6)  -- strip ':meta'",
+    ]
+    for name, (template, names) in TEMPLATES.items():
+        parts: list[str] = []
+        rest = template
+        for arg in names:
+            before, rest = rest.split("{" + arg + "}", 1)
+            if before:
+                parts.append(repr(before).replace("'", '"'))
+            parts.append(f"tostring({arg})")
+        if rest:
+            parts.append(repr(rest).replace("'", '"'))
+        body = " .. ".join(['P .. ":"', *parts])
+        lines.append(f"function K.{name}({', '.join(names)}) return {body} end")
+    lines.append(f"local BUCKET_MS = {BUCKET_SECONDS * 1000}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,10 @@
+-- answered.lua: the seat picked up (the <Dial> noun's answered status callback).
+-- KEYS[1] center meta key
+-- ARGV[1] now ms, ARGV[2] sid, ARGV[3] seat id
+-- Returns JSON {ok}: true when this answer was recorded now, false if it did not apply
+-- (already recorded, another seat's reservation, or the call is over).
+local sid, seat = ARGV[2], ARGV[3]
+local c = hash(K.call(sid))
+if c.st ~= 'offered' or c.seat ~= seat then return cjson.encode({ok = false, st = c.st}) end
+mark_answered(sid, NOW)
+return cjson.encode({ok = true, st = 'talking'})

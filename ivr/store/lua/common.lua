@@ -1,0 +1,225 @@
+-- common.lua: helpers shared by every script. Prepended after the generated key
+-- builders (K.*, from ivr/store/keys.py), so every script's KEYS[1] is the center's
+-- meta key and every other key is built from the same {center} hash tag.
+-- Every script takes ARGV[1] = now in milliseconds (time is an input, never TIME).
+-- Times below are milliseconds; scores of wait sets are (9 - priority) * 1e13 + arrival.
+
+local NOW = tonumber(ARGV[1])
+local SCORE_SPAN = 1e13
+local CNT_TTL = 3 * 86400  -- counter buckets live three days (bounded memory)
+local HIST = {5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600}  -- wait bins, seconds
+
+local function num(v, default)
+  if v == false or v == nil or v == '' then return default end
+  return tonumber(v)
+end
+
+local function score_of(prio, t0) return (9 - prio) * SCORE_SPAN + t0 end
+
+local function hash(key)
+  local flat = redis.call('HGETALL', key)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+local function bin_of(ms)
+  local s = ms / 1000
+  for _, ub in ipairs(HIST) do if s <= ub then return tostring(ub) end end
+  return 'inf'
+end
+
+-- Add n to a counter field of the queue and of the line, in the current 15-min bucket.
+local function count(queue, line, field, n)
+  local bucket = math.floor(NOW / BUCKET_MS) * (BUCKET_MS / 1000)
+  for _, kn in ipairs({{'q', queue}, {'l', line}}) do
+    if kn[2] and kn[2] ~= '' then
+      local k = K.cnt(kn[1], kn[2], bucket)
+      redis.call('HINCRBY', k, field, n or 1)
+      redis.call('EXPIRE', k, CNT_TTL)
+    end
+  end
+end
+
+local function seat_sets(seat)
+  local sets = redis.call('HGET', K.seat(seat), 'sets') or ''
+  local out = {}
+  for item in string.gmatch(sets, '[^,]+') do
+    local q, s = string.match(item, '^(.-)|(.*)$')
+    out[#out + 1] = {q, s}
+  end
+  return out
+end
+
+local function seat_unready(seat)
+  for _, qs in ipairs(seat_sets(seat)) do redis.call('ZREM', K.ready(qs[1], qs[2]), seat) end
+end
+
+-- Offer a waiting (or arriving) call to a ready seat: both leave their sets.
+local function reserve(sid, seat)
+  local ck = K.call(sid)
+  local q = redis.call('HGET', ck, 'q')
+  local sk = redis.call('HGET', ck, 'sk')
+  redis.call('ZREM', K.wait(q, sk), sid)
+  seat_unready(seat)
+  redis.call('HSET', K.seat(seat), 'st', 'reserved', 'call', sid, 'since', NOW)
+  redis.call('HSET', ck, 'st', 'offered', 'seat', seat, 'toff', NOW)
+  redis.call('ZREM', K.timers(), 'k:' .. sid, 'o:' .. sid)
+  local ring = num(redis.call('HGET', K.qcfg(q), 'ring'), 20000)
+  local margin = num(redis.call('HGET', K.meta(), 'resv_margin'), 45000)
+  redis.call('ZADD', K.timers(), NOW + ring + margin, 'r:' .. sid)
+end
+
+-- The longest-idle ready seat of a queue with a skill, or nil.
+local function seat_for(q, sk)
+  return redis.call('ZRANGE', K.ready(q, sk), 0, 0)[1]
+end
+
+local overflow  -- forward declaration: place() and overflow() call each other
+
+-- Put a call (fields q, sk, sc, t0, tq, wd set) in front of a seat or into its wait set.
+-- Returns the reserved seat id, or false when the call waits.
+local function place(sid)
+  local ck = K.call(sid)
+  local c = hash(ck)
+  local q, sk = c.q, c.sk
+  local cfg = hash(K.qcfg(q))
+  if not c.oq and cfg.ovq and cfg.ovq ~= '' and cfg.ovn == '1'
+      and redis.call('SCARD', K.logged(q)) == 0 then
+    return overflow(sid)
+  end
+  local wd = num(c.wd, -1)
+  local widened = sk ~= 'any' and wd >= 0 and NOW >= num(c.t0, NOW) + wd
+  local seat = seat_for(q, sk)
+  if not seat and widened then
+    seat = seat_for(q, 'any')
+  end
+  if widened then
+    sk = 'any'
+    redis.call('HSET', ck, 'sk', 'any')
+  end
+  if seat then
+    reserve(sid, seat)
+    return seat
+  end
+  redis.call('ZADD', K.wait(q, sk), num(c.sc, 0), sid)
+  redis.call('SADD', K.wskills(q), sk)
+  redis.call('HSET', ck, 'st', 'waiting', 'seat', '')
+  if sk ~= 'any' and wd >= 0 then
+    redis.call('ZADD', K.timers(), num(c.t0, NOW) + wd, 'k:' .. sid)
+  end
+  local ova = num(cfg.ova, 0)
+  if cfg.ovq and cfg.ovq ~= '' and ova > 0 then
+    redis.call('ZADD', K.timers(), num(c.tq, NOW) + ova, 'o:' .. sid)
+  end
+  return false
+end
+
+-- Move a waiting call to its queue's overflow queue, keeping its place by arrival.
+overflow = function(sid)
+  local ck = K.call(sid)
+  local c = hash(ck)
+  local ovq = redis.call('HGET', K.qcfg(c.q), 'ovq')
+  if not ovq or ovq == '' or c.oq then return false end
+  redis.call('ZREM', K.wait(c.q, c.sk), sid)
+  redis.call('ZREM', K.timers(), 'o:' .. sid)
+  count(c.q, nil, 'overflow_out', 1)
+  count(ovq, c.ln, 'overflow_in', 1)
+  redis.call('HSET', ck, 'q', ovq, 'oq', c.q, 'tq', NOW)
+  return place(sid)
+end
+
+-- Where a call stands: table with st and, when waiting, its position and queue figures.
+local function status(sid)
+  local ck = K.call(sid)
+  local c = hash(ck)
+  if not c.st then return {st = 'unknown'} end
+  local out = {st = c.st, q = c.q, ln = c.ln}
+  if c.st == 'offered' or c.st == 'talking' then
+    out.seat = c.seat
+    out.ep = redis.call('HGET', K.seat(c.seat), 'ep')
+    out.ring = num(redis.call('HGET', K.qcfg(c.q), 'ring'), 20000)
+  elseif c.st == 'waiting' then
+    local rank = redis.call('ZRANK', K.wait(c.q, c.sk), sid)
+    local pos = (rank or 0) + 1
+    if c.sk ~= 'any' then
+      pos = pos + redis.call('ZCOUNT', K.wait(c.q, 'any'), '-inf', '(' .. c.sc)
+    end
+    out.pos = pos
+    out.logged = redis.call('SCARD', K.logged(c.q))
+    out.aht = num(redis.call('HGET', K.qstat(c.q), 'aht'),
+                  num(redis.call('HGET', K.qcfg(c.q), 'aht'), 240000))
+    out.waited = NOW - num(c.t0, NOW)
+  end
+  return out
+end
+
+-- A seat becomes ready: it takes the best waiting call it may serve, or joins its ready sets.
+-- Returns the call it was reserved for, or false.
+local function seat_ready(seat)
+  local sk = K.seat(seat)
+  redis.call('HSET', sk, 'st', 'ready', 'call', '', 'since', NOW)
+  redis.call('ZREM', K.timers(), 'w:' .. seat)
+  local sets = seat_sets(seat)
+  local best, best_score = nil, nil
+  for _, qs in ipairs(sets) do
+    local head = redis.call('ZRANGE', K.wait(qs[1], qs[2]), 0, 0, 'WITHSCORES')
+    if head[1] and (best_score == nil or tonumber(head[2]) < best_score) then
+      best, best_score = head[1], tonumber(head[2])
+    end
+  end
+  if best then
+    reserve(best, seat)
+    return best
+  end
+  for _, qs in ipairs(sets) do redis.call('ZADD', K.ready(qs[1], qs[2]), NOW, seat) end
+  return false
+end
+
+-- Record the answer of an offered call (idempotent through the state check).
+local function mark_answered(sid, at)
+  local ck = K.call(sid)
+  local c = hash(ck)
+  local wait = math.max(0, at - num(c.t0, at))
+  redis.call('HSET', ck, 'st', 'talking', 'ans', at, 'wait', wait)
+  redis.call('HSET', K.seat(c.seat), 'st', 'talking', 'since', at)
+  redis.call('ZREM', K.timers(), 'r:' .. sid)
+  count(c.q, c.ln, 'answered', 1)
+  count(c.q, c.ln, 'wait_answered_ms', wait)
+  count(c.q, c.ln, 'wa:' .. bin_of(wait), 1)
+  if wait <= num(redis.call('HGET', K.qcfg(c.q), 'sl'), 15000) then
+    count(c.q, c.ln, 'sl_answered', 1)
+  end
+end
+
+-- End a call for good with an outcome; the record expires after the retention period.
+local function end_call(sid, outcome)
+  local ck = K.call(sid)
+  redis.call('HSET', ck, 'st', 'ended', 'out', outcome, 'tend', NOW)
+  redis.call('ZREM', K.live(), sid)
+  redis.call('ZREM', K.timers(), 'k:' .. sid, 'o:' .. sid, 'r:' .. sid)
+  local keep = num(redis.call('HGET', K.meta(), 'retention'), 604800)
+  redis.call('EXPIRE', ck, keep)
+end
+
+-- A talk ended: the call is over (answered), the seat goes to wrap-up.
+-- Returns a call the seat was reserved for at once (no wrap-up), or false.
+local function finish_talk(sid)
+  local ck = K.call(sid)
+  local c = hash(ck)
+  local talk = math.max(0, NOW - num(c.ans, NOW))
+  count(c.q, c.ln, 'handled_ms', talk)
+  local aht = num(redis.call('HGET', K.qstat(c.q), 'aht'), nil)
+  aht = aht and math.floor(aht * 0.9 + talk * 0.1) or talk
+  redis.call('HSET', K.qstat(c.q), 'aht', aht)
+  redis.call('HSET', ck, 'talk', talk)
+  end_call(sid, 'answered')
+  local seat = c.seat
+  if seat and seat ~= '' and redis.call('HGET', K.seat(seat), 'call') == sid then
+    local wrap = num(redis.call('HGET', K.qcfg(c.q), 'wrap'), 10000)
+    if wrap <= 0 then return seat_ready(seat) end
+    redis.call('HSET', K.seat(seat), 'st', 'wrapup', 'call', '', 'since', NOW)
+    redis.call('ZADD', K.timers(), NOW + wrap, 'w:' .. seat)
+  end
+  return false
+end

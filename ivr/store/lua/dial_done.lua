@@ -1,0 +1,32 @@
+-- dial_done.lua: the <Dial> to a seat ended (its action URL).
+-- KEYS[1] center meta key
+-- ARGV[1] now ms, ARGV[2] sid, ARGV[3] seat id, ARGV[4] DialCallStatus,
+-- ARGV[5] DialCallDuration seconds
+-- Returns JSON {next}: 'hangup' when the call is over (answered), 'dial' with the new
+-- seat when another seat took it at once, 'wait' when it is back at the head of the line;
+-- redirect lists calls that a seat freed here was reserved for.
+local sid, seat, dial, dur = ARGV[2], ARGV[3], ARGV[4], num(ARGV[5], 0)
+local ck = K.call(sid)
+local c = hash(ck)
+if c.seat ~= seat or (c.st ~= 'offered' and c.st ~= 'talking') then
+  local s = status(sid)
+  if s.st == 'offered' then s.next = 'dial' elseif s.st == 'waiting' then s.next = 'wait'
+  else s.next = 'hangup' end
+  return cjson.encode(s)
+end
+local answered = dial == 'completed' or dial == 'answered'
+if c.st == 'talking' or answered then
+  if c.st == 'offered' then mark_answered(sid, NOW - dur * 1000) end
+  local freed = finish_talk(sid)
+  return cjson.encode({next = 'hangup', redirect = freed and {freed} or {}})
+end
+-- no-answer, busy, failed, canceled: the seat goes on break, the call back to the line
+count(c.q, c.ln, 'noanswer', 1)
+redis.call('HSET', K.seat(seat), 'st', 'break', 'call', '', 'since', NOW)
+redis.call('HINCRBY', K.seat(seat), 'missed', 1)
+redis.call('ZREM', K.timers(), 'r:' .. sid)
+redis.call('HSET', ck, 'seat', '')
+place(sid)
+local s = status(sid)
+s.next = s.st == 'offered' and 'dial' or 'wait'
+return cjson.encode(s)

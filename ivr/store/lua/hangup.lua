@@ -1,0 +1,36 @@
+-- hangup.lua: Twilio's status callback says the call is over (completed, busy, failed,
+-- no-answer, canceled). Records the one outcome of the call; idempotent.
+-- KEYS[1] center meta key
+-- ARGV[1] now ms, ARGV[2] sid, ARGV[3] CallStatus, ARGV[4] IVR outcome to record when the
+-- call ended in the IVR ('' = 'ivr_end'; e.g. 'transferred:police')
+-- Returns JSON {outcome, redirect}: redirect lists calls that a seat freed here was
+-- reserved for (to be pulled out of their hold loop).
+local sid, ivr_out = ARGV[2], ARGV[4]
+local ck = K.call(sid)
+local c = hash(ck)
+local redirect = {}
+if not c.st then return cjson.encode({outcome = 'unknown', redirect = redirect}) end
+if c.st == 'ended' then return cjson.encode({outcome = c.out, redirect = redirect, repeated = true}) end
+local outcome
+if c.st == 'ivr' then
+  outcome = (ivr_out ~= '' and ivr_out) or c.pend or 'ivr_end'
+  count(nil, c.ln, 'ended_in_ivr', 1)
+elseif c.st == 'waiting' or c.st == 'offered' then
+  redis.call('ZREM', K.wait(c.q, c.sk), sid)
+  local wait = math.max(0, NOW - num(c.t0, NOW))
+  redis.call('HSET', ck, 'wait', wait)
+  count(c.q, c.ln, 'abandoned', 1)
+  count(c.q, c.ln, 'wait_abandoned_ms', wait)
+  count(c.q, c.ln, 'wb:' .. bin_of(wait), 1)
+  outcome = 'abandoned'
+  if c.st == 'offered' and c.seat ~= '' and redis.call('HGET', K.seat(c.seat), 'call') == sid then
+    local got = seat_ready(c.seat)
+    if got then redirect[#redirect + 1] = got end
+  end
+elseif c.st == 'talking' then
+  local got = finish_talk(sid)
+  if got then redirect[#redirect + 1] = got end
+  return cjson.encode({outcome = 'answered', redirect = redirect})
+end
+end_call(sid, outcome)
+return cjson.encode({outcome = outcome, redirect = redirect})

@@ -1,0 +1,66 @@
+-- seat.lua: a seat (softphone) changes its own state: login, ready, break, logout.
+-- KEYS[1] center meta key
+-- ARGV[1] now ms, ARGV[2] seat id, ARGV[3] action: login | ready | break | logout
+-- Returns JSON {st, call, error, redirect}: the seat's state after the action; error is
+-- set (and nothing changed) when the action is not allowed in the current state;
+-- redirect lists calls the seat (or an overflow) was reserved for.
+-- Transitions: offline -login-> ready; ready|break|wrapup -ready-> ready;
+-- ready|wrapup -break-> break; ready|break|wrapup -logout-> offline.
+-- A seat with a call (reserved, talking) cannot go to break or log out.
+local seat, action = ARGV[2], ARGV[3]
+local sk = K.seat(seat)
+if redis.call('SISMEMBER', K.seats(), seat) == 0 then
+  return cjson.encode({error = 'unknown seat'})
+end
+local st = redis.call('HGET', sk, 'st') or 'offline'
+local redirect = {}
+local function answer(err)
+  local s = hash(sk)
+  return cjson.encode({st = s.st or 'offline', call = s.call or '', error = err, redirect = redirect})
+end
+local function queues()
+  local out = {}
+  for q in string.gmatch(redis.call('HGET', sk, 'qs') or '', '[^,]+') do out[#out + 1] = q end
+  return out
+end
+if st == 'reserved' or st == 'talking' then
+  if action == 'login' then return answer(nil) end
+  return answer('seat has a call in progress')
+end
+if action == 'login' then
+  if st ~= 'offline' then return answer(nil) end
+  for _, q in ipairs(queues()) do redis.call('SADD', K.logged(q), seat) end
+  local got = seat_ready(seat)
+  if got then redirect[1] = got end
+elseif action == 'ready' then
+  if st == 'offline' then return answer('seat is not logged in') end
+  if st ~= 'ready' then
+    local got = seat_ready(seat)
+    if got then redirect[1] = got end
+  end
+elseif action == 'break' then
+  if st == 'offline' then return answer('seat is not logged in') end
+  seat_unready(seat)
+  redis.call('ZREM', K.timers(), 'w:' .. seat)
+  redis.call('HSET', sk, 'st', 'break', 'since', NOW)
+elseif action == 'logout' then
+  if st == 'offline' then return answer(nil) end
+  seat_unready(seat)
+  redis.call('ZREM', K.timers(), 'w:' .. seat)
+  redis.call('HSET', sk, 'st', 'offline', 'since', NOW, 'call', '')
+  for _, q in ipairs(queues()) do
+    redis.call('SREM', K.logged(q), seat)
+    local cfg = hash(K.qcfg(q))
+    if cfg.ovq and cfg.ovq ~= '' and cfg.ovn == '1' and redis.call('SCARD', K.logged(q)) == 0 then
+      -- the last seat left: every caller of this queue moves to its overflow queue
+      for _, skill in ipairs(redis.call('SMEMBERS', K.wskills(q))) do
+        for _, sid in ipairs(redis.call('ZRANGE', K.wait(q, skill), 0, -1)) do
+          if overflow(sid) then redirect[#redirect + 1] = sid end
+        end
+      end
+    end
+  end
+else
+  return answer('unknown action ' .. action)
+end
+return answer(nil)

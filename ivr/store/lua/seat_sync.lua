@@ -1,0 +1,26 @@
+-- seat_sync.lua: write a seat's roster data (from config) without touching its live
+-- state; a ready or logged-in seat moves to its new sets and queues at once.
+-- KEYS[1] center meta key
+-- ARGV[1] now ms, ARGV[2] seat id, ARGV[3] ready sets "queue|skill,..." ,
+-- ARGV[4] queues "q1,q2", ARGV[5] endpoint, ARGV[6] name
+-- Returns JSON {st, redirect}: the seat's state, and a call it was reserved for.
+local seat, sets, qs, ep, name = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local sk = K.seat(seat)
+local st = redis.call('HGET', sk, 'st') or 'offline'
+local redirect = {}
+if st == 'ready' then seat_unready(seat) end
+if st ~= 'offline' then
+  for q in string.gmatch(redis.call('HGET', sk, 'qs') or '', '[^,]+') do
+    redis.call('SREM', K.logged(q), seat)
+  end
+end
+redis.call('HSET', sk, 'sets', sets, 'qs', qs, 'ep', ep, 'name', name, 'st', st)
+redis.call('SADD', K.seats(), seat)
+if st ~= 'offline' then
+  for q in string.gmatch(qs, '[^,]+') do redis.call('SADD', K.logged(q), seat) end
+end
+if st == 'ready' then
+  local got = seat_ready(seat)
+  if got then redirect[1] = got end
+end
+return cjson.encode({st = st, redirect = redirect})

@@ -1,0 +1,37 @@
+-- tick.lua: run the timers that are due: wrap-up ends, skill widening, sub-center
+-- overflow, reservations nobody picked up. Safe to run from every worker at once:
+-- each timer is claimed by ZREM inside this one atomic script.
+-- KEYS[1] center meta key
+-- ARGV[1] now ms, ARGV[2] at most this many timers per run
+-- Returns JSON {n, redirect}: timers run, and calls a seat was reserved for (to be
+-- pulled out of their hold loop through the REST API).
+local limit = tonumber(ARGV[2])
+local due = redis.call('ZRANGEBYSCORE', K.timers(), '-inf', NOW, 'LIMIT', 0, limit)
+local redirect = {}
+local function got(sid) if sid then redirect[#redirect + 1] = sid end end
+for _, m in ipairs(due) do
+  redis.call('ZREM', K.timers(), m)
+  local kind, id = string.sub(m, 1, 1), string.sub(m, 3)
+  if kind == 'w' then
+    if redis.call('HGET', K.seat(id), 'st') == 'wrapup' then got(seat_ready(id)) end
+  else
+    local ck = K.call(id)
+    local c = hash(ck)
+    if kind == 'k' and c.st == 'waiting' and c.sk ~= 'any' then
+      redis.call('ZREM', K.wait(c.q, c.sk), id)
+      redis.call('HSET', ck, 'sk', 'any')
+      if place(id) then got(id) end
+    elseif kind == 'o' and c.st == 'waiting' then
+      if overflow(id) then got(id) end
+    elseif kind == 'r' and c.st == 'offered' then
+      -- the caller never reached the seat's <Dial>: free the seat, requeue the call
+      count(c.q, c.ln, 'resv_expired', 1)
+      if redis.call('HGET', K.seat(c.seat), 'call') == id then got(seat_ready(c.seat)) end
+      if redis.call('HGET', ck, 'st') == 'offered' and redis.call('HGET', ck, 'seat') == c.seat then
+        redis.call('HSET', ck, 'seat', '')
+        if place(id) then got(id) end
+      end
+    end
+  end
+end
+return cjson.encode({n = #due, redirect = redirect})

@@ -1,0 +1,35 @@
+"""The Lua scripts of the ACD, each registered once.
+
+Every script is ``lua/<name>.lua`` with a header naming its KEYS, ARGV and return
+value. Before registration each is prefixed with the key builders generated from
+``keys.py`` and with ``lua/common.lua``; KEYS[1] is always the center's meta key.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from ivr.store.keys import lua_preamble
+
+LUA_DIR = Path(__file__).parent / "lua"
+NAMES = (
+    "begin",
+    "enqueue",
+    "wait",
+    "answered",
+    "dial_done",
+    "hangup",
+    "transfer",
+    "seat",
+    "tick",
+    "seat_sync",
+)
+
+
+@cache
+def source(name: str) -> str:
+    """The full source of one script: key builders, common helpers, then its body."""
+    common = (LUA_DIR / "common.lua").read_text(encoding="utf-8")
+    body = (LUA_DIR / f"{name}.lua").read_text(encoding="utf-8")
+    return f"{lua_preamble()}\n{common}\n-- ---- {name}.lua ----\n{body}"

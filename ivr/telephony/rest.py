@@ -1,0 +1,92 @@
+"""Twilio's REST API behind a small interface, with an in-memory twin for tests.
+
+``CallControl`` is what the service asks of Twilio: pull a waiting call out of its
+hold loop (``redirect``) and place a call (``create_call``). ``TwilioCallControl``
+uses the ``twilio`` client in a worker thread; ``RecordingCallControl`` records
+every request so tests can assert on them; ``NullCallControl`` does nothing, for a
+service without REST credentials (waiting calls then connect at the next loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+log = logging.getLogger("ivr.telephony")
+
+
+class CallControl(Protocol):
+    """What the service asks of Twilio's REST API."""
+
+    async def redirect(self, call_sid: str, url: str) -> None:
+        """Send a live call to a new TwiML URL at once."""
+        ...
+
+    async def create_call(self, to: str, from_: str, url: str) -> str:
+        """Place an outbound call that runs the TwiML at ``url``; returns its sid."""
+        ...
+
+
+class NullCallControl:
+    """No REST credentials: nothing is sent; calls connect at their next hold loop."""
+
+    async def redirect(self, call_sid: str, url: str) -> None:
+        """Do nothing."""
+
+    async def create_call(self, to: str, from_: str, url: str) -> str:
+        """Refuse: no credentials to place calls with."""
+        raise RuntimeError("Twilio REST credentials are not configured")
+
+
+@dataclass
+class RecordingCallControl:
+    """A test double that records every request."""
+
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+    async def redirect(self, call_sid: str, url: str) -> None:
+        """Record a redirect."""
+        self.requests.append(("redirect", {"sid": call_sid, "url": url}))
+
+    async def create_call(self, to: str, from_: str, url: str) -> str:
+        """Record a placed call and make up its sid."""
+        sid = f"CAfake{len(self.requests):026d}"
+        self.requests.append(("create_call", {"to": to, "from": from_, "url": url, "sid": sid}))
+        return sid
+
+    def redirected(self) -> list[str]:
+        """Sids of the calls redirected so far."""
+        return [r["sid"] for op, r in self.requests if op == "redirect"]
+
+
+class TwilioCallControl:
+    """The real thing: ``twilio.rest.Client``, called off the event loop."""
+
+    def __init__(self, account_sid: str, auth_token: str) -> None:
+        from twilio.rest import Client
+
+        self._client: Any = Client(account_sid, auth_token)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def redirect(self, call_sid: str, url: str) -> None:
+        """Redirect in the background, so the webhook that caused it answers at once."""
+        task = asyncio.create_task(self._redirect(call_sid, url))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _redirect(self, call_sid: str, url: str) -> None:
+        try:
+            await asyncio.to_thread(
+                lambda: self._client.calls(call_sid).update(url=url, method="POST")
+            )
+        except Exception:  # the hold loop picks the call up anyway
+            log.exception("redirect of %s failed; the next hold loop will connect it", call_sid)
+
+    async def create_call(self, to: str, from_: str, url: str) -> str:
+        """Place a call through Twilio."""
+        call = await asyncio.to_thread(
+            lambda: self._client.calls.create(to=to, from_=from_, url=url, method="POST")
+        )
+        return str(call.sid)
