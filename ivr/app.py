@@ -74,7 +74,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                                socket_timeout=settings.redis_timeout_seconds,
                                socket_connect_timeout=settings.redis_timeout_seconds)
         svc.acd = Acd(redis, settings.center, svc.clock, settings.call_retention_seconds,
-                      resv_margin_seconds=settings.hold_loop_seconds + 30)
+                      resv_margin_seconds=settings.hold_loop_seconds + 30,
+                      short_abandon_seconds=settings.short_abandon_seconds)
         try:
             await svc.redirect(await svc.acd.sync_config(svc.config))
         except Exception as exc:  # start anyway: webhooks answer with the apology

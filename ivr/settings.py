@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     twilio_auth_token: str = "dev-auth-token"
     backup_number: str = "+8612345000000"
     seat_secret: str = DEV_SEAT_SECRET
+    admin_token: str = ""
+    monitor_token: str = ""
+    metrics_token: str = ""  # empty: /metrics is open (scrapers inside the network)
+    short_abandon_seconds: float = Field(5.0, ge=0, le=60)
     hold_loop_seconds: int = Field(10, ge=2, le=120)
     hold_music_url: str | None = None
     sweep_interval_seconds: float = Field(0.5, gt=0, le=10)

@@ -26,12 +26,13 @@ class Acd:
     """The call distributor of one center."""
 
     def __init__(self, redis: Redis, center: str, clock: Clock, retention_seconds: int = 604800,
-                 resv_margin_seconds: float = 45.0) -> None:
+                 resv_margin_seconds: float = 45.0, short_abandon_seconds: float = 5.0) -> None:
         self.redis = redis
         self.keys = Keys(center)
         self.clock = clock
         self.retention = retention_seconds
         self.resv_margin = resv_margin_seconds
+        self.short_abandon = short_abandon_seconds
         self._scripts: dict[str, AsyncScript] = {
             name: redis.register_script(scripts.source(name)) for name in scripts.NAMES
         }
@@ -53,6 +54,7 @@ class Acd:
         pipe.hset(self.keys.meta(), mapping={
             "retention": self.retention,
             "resv_margin": int(self.resv_margin * 1000),
+            "short_ms": int(self.short_abandon * 1000),
             "version": cfg.version,
         })
         for q in cfg.roster.queues:

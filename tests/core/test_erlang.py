@@ -160,6 +160,7 @@ CASES = [  # n, lambda per s, mu = 1/AHT, theta = 1/patience, t seconds
     (3, 0.02, 1 / 100, 1 / 10, 5.0),  # patience shorter than the handle time
     (20, 0.05, 1 / 300, 1 / 600, 60.0),  # patient callers, under-loaded
     (1, 0.01, 1 / 60, 1 / 45, 30.0),  # a single seat
+    (5, 0.5, 1 / 30, 1 / 2000, 60.0),  # load 15 on 5 seats, patient: 667 queued at the peak
 ]
 
 

@@ -22,6 +22,9 @@ elseif c.st == 'waiting' or c.st == 'offered' then
   count(c.q, c.ln, 'abandoned', 1)
   count(c.q, c.ln, 'wait_abandoned_ms', wait)
   count(c.q, c.ln, 'wb:' .. bin_of(wait), 1)
+  if wait < num(redis.call('HGET', K.meta(), 'short_ms'), 5000) then
+    count(c.q, c.ln, 'abandoned_short', 1)
+  end
   outcome = 'abandoned'
   if c.st == 'offered' and c.seat ~= '' and redis.call('HGET', K.seat(c.seat), 'call') == sid then
     local got = seat_ready(c.seat)
