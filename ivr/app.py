@@ -23,7 +23,7 @@ from ivr.store.acd import Acd
 from ivr.store.connection import open_server
 from ivr.telephony.rest import CallControl, NullCallControl, TwilioCallControl
 from ivr.telephony.signature import SignatureChecker
-from ivr.web import health, seats, voice
+from ivr.web import health, monitor, seats, voice
 from ivr.web.services import Services
 
 log = logging.getLogger("ivr")
@@ -101,6 +101,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.include_router(voice.router)
     app.include_router(seats.router)
     app.include_router(health.router)
+    app.include_router(monitor.router)
     if settings.bench_endpoint:
         app.add_api_route("/voice/bare", health.bare, methods=["POST"], include_in_schema=False)
     return app

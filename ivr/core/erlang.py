@@ -160,7 +160,7 @@ def _digamma(v: float) -> float:
         v += 1.0
     f = 1.0 / (v * v)
     tail = f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f / 132))))
-    return shift + math.log(v) - 0.4 / v - tail
+    return shift + math.log(v) - 0.5 / v - tail
 
 
 def _log_kummer(a: float, z: float) -> float:

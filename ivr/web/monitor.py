@@ -1,0 +1,7 @@
+"""Monitoring API and dashboard (being built: issue 4)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["monitor"])
