@@ -8,15 +8,11 @@ pyworkforce only has Erlang C, so the side-by-side rows are Erlang C; the Erlang
 """
 
 import argparse
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ivr.core.erlang import seats_needed, staffing_curve  # noqa: E402
+from ivr.core.erlang import QueueMetrics, seats_needed, staffing_curve
 
 CALLS_PER_HOUR, AHT, PATIENCE, SL, SL_SECONDS, TOP = 72000.0, 240.0, 120.0, 0.8, 15.0, 5000
 
@@ -28,6 +24,13 @@ def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
         result = fn()
         times.append(time.perf_counter() - start)
     return min(times), result
+
+
+def largest_gap(rows: list[QueueMetrics], other: list[tuple[int, float, float, float]]) -> float:
+    gaps = [max(abs(r.p_wait - pw_wait), abs(r.service_level - pw_sl))
+            for r, (n, pw_wait, pw_sl, _) in zip(rows, other, strict=True) if r.seats == n]
+    assert len(gaps) == len(rows), "the two curves cover different seats"
+    return max(gaps)
 
 
 def pyworkforce_cases() -> dict[str, Callable[[], Any]] | None:
@@ -77,6 +80,8 @@ def main() -> None:
             other_shown = other if isinstance(other, int) else f"{len(other)} rows"
             print(f"{name:<28} {ours_s * 1e3:>10.2f} {theirs_s * 1e3:>15.2f} "
                   f"{theirs_s / ours_s:>7.1f}x  ivr {shown}, pyworkforce {other_shown}")
+            if isinstance(result, list):
+                print(f"{'':<28} largest gap in P(wait) or SL: {largest_gap(result, other):.1e}")
         else:
             print(f"{name:<28} {ours_s * 1e3:>10.2f} {'-':>15} {'-':>8}  ivr {shown}")
 

@@ -8,7 +8,7 @@ started on (a published revision is never changed, only superseded).
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ivr.core import flows as f
@@ -180,7 +180,7 @@ def _choose(menu: f.Menu, event: Event) -> str | None:
 
 
 def _gather(flow: f.Flow, line: Line, nid: str, menu: f.Menu, tries: int,
-            lead: list[SayAction | PlayAction]) -> Step:
+            lead: Sequence[SayAction | PlayAction]) -> Step:
     hints = tuple(w for o in menu.options.values() for w in o.keywords)
     prompt = (*lead, SayAction(fill(menu.prompt, line), flow.language, flow.voice))
     pos = Position(flow.id, flow.revision, nid, tries)

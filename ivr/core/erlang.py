@@ -311,6 +311,8 @@ def staffing_curve(
     low, high = default_seat_range(offered_load(calls_per_hour, aht), patience)
     start = low if min_seats is None else min_seats
     stop = high if max_seats is None else max_seats
+    if stop < start:
+        raise ValueError(f"max_seats {stop} is below min_seats {start}")
     return list(_metrics_from(start, stop, calls_per_hour, aht, patience, sl_seconds))
 
 

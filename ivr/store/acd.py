@@ -8,7 +8,7 @@ decision (which seat, which call, which state) is made inside the Lua scripts in
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
@@ -117,8 +117,8 @@ class Acd:
 
     async def seat_info(self, seat: str) -> dict[str, str]:
         """A seat's hash (state, call, endpoint, ...); empty if unknown."""
-        return await self.redis.hgetall(self.keys.seat(seat))  # type: ignore[no-any-return,misc]
+        return cast(dict[str, str], await self.redis.hgetall(self.keys.seat(seat)))
 
     async def call_info(self, sid: str) -> dict[str, str]:
         """A call's hash; empty if unknown or expired."""
-        return await self.redis.hgetall(self.keys.call(sid))  # type: ignore[no-any-return,misc]
+        return cast(dict[str, str], await self.redis.hgetall(self.keys.call(sid)))

@@ -12,7 +12,7 @@ This reads everything, so it is O(calls + seats): for checks, not for the hot pa
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -22,19 +22,19 @@ from ivr.store.keys import Keys
 async def violations(redis: Redis, keys: Keys) -> list[str]:
     """Every invariant broken right now, as readable sentences (empty when all hold)."""
     out: list[str] = []
-    seats = sorted(await redis.smembers(keys.seats()))  # type: ignore[misc]
+    seats = sorted(cast(set[str], await redis.smembers(keys.seats())))
     seat_info: dict[str, dict[str, Any]] = {}
     for s in seats:
-        seat_info[s] = await redis.hgetall(keys.seat(s))  # type: ignore[misc]
+        seat_info[s] = cast(dict[str, Any], await redis.hgetall(keys.seat(s)))
     calls: dict[str, dict[str, Any]] = {}
     async for k in redis.scan_iter(match=keys.pattern().replace(":*", ":call:*"), count=1000):
-        calls[k.rsplit(":", 1)[1]] = await redis.hgetall(k)  # type: ignore[misc]
+        calls[k.rsplit(":", 1)[1]] = cast(dict[str, Any], await redis.hgetall(k))
     wait_sets: dict[str, list[str]] = defaultdict(list)
     queues = {q for info in seat_info.values() for q in info.get("qs", "").split(",") if q}
     queues |= {c.get("q", "") for c in calls.values() if c.get("q")}
     for q in queues:
-        for skill in await redis.smembers(keys.wskills(q)):  # type: ignore[misc]
-            for sid in await redis.zrange(keys.wait(q, skill), 0, -1):
+        for skill in cast(set[str], await redis.smembers(keys.wskills(q))):
+            for sid in cast(list[str], await redis.zrange(keys.wait(q, skill), 0, -1)):
                 wait_sets[sid].append(f"{q}|{skill}")
     holders: dict[str, str] = {}
     for sid, c in calls.items():

@@ -34,7 +34,7 @@ BUCKET_SECONDS = 900
 
 def prefix(center: str) -> str:
     """The hash-tagged prefix of every key of ``center``."""
-    return "ivr:{%s}" % center
+    return "ivr:{" + center + "}"
 
 
 class Keys:

@@ -6,6 +6,8 @@ URLs are given by the caller (``urls.py`` builds them from the public base URL).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from ivr.core.engine import (
@@ -28,7 +30,7 @@ def _say(r: VoiceResponse | Gather, a: SayAction | PlayAction) -> None:
         r.play(a.url)
 
 
-def render(actions: tuple[Action, ...] | list[Action], gather_url: str | None = None,
+def render(actions: Sequence[Action], gather_url: str | None = None,
            r: VoiceResponse | None = None) -> VoiceResponse:
     """Say/Play/Gather/Hangup actions as TwiML (queue and transfer are rendered elsewhere)."""
     r = r or VoiceResponse()

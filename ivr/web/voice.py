@@ -74,6 +74,14 @@ def guarded(fn: Handler) -> Callable[..., Awaitable[Response]]:
     return wrapper
 
 
+def _int(value: str, default: int) -> int:
+    """Query values are our own, but a webhook must not fail on a mangled one."""
+    try:
+        return int(value)
+    except ValueError:
+        return default
+
+
 def _gather_url(svc: Services, line_id: str, pos: Position) -> str:
     return svc.url("/voice/gather", ln=line_id, f=pos.flow, r=pos.rev, n=pos.node, t=pos.tries)
 
@@ -149,8 +157,8 @@ async def incoming(svc: Svc, p: Params) -> VoiceResponse:
 
 @router.post("/gather", summary="The caller answered (or not) a menu")
 @guarded
-async def gather(svc: Svc, p: Params, ln: str = "", f: str = "", r: int = 1, n: str = "",
-                 t: int = 0) -> VoiceResponse:
+async def gather(svc: Svc, p: Params, ln: str = "", f: str = "", r: str = "1", n: str = "",
+                 t: str = "0") -> VoiceResponse:
     """Resume the flow at the menu with the caller's digits or speech."""
     cfg = svc.config
     line = cfg.line(ln) or cfg.line_for(ln)[0]
@@ -162,21 +170,21 @@ async def gather(svc: Svc, p: Params, ln: str = "", f: str = "", r: int = 1, n: 
         event = Event("speech", p["SpeechResult"])
     else:
         event = engine.NO_INPUT
-    step = engine.resume(cfg.flows, line, Position(f, r, n, t), event)
+    step = engine.resume(cfg.flows, line, Position(f, _int(r, 1), n, _int(t, 0)), event)
     return await run_step(svc, line, ln or line.number, step, p)
 
 
 @router.post("/wait", summary="One turn of the hold loop")
 @guarded
-async def wait(svc: Svc, p: Params, lang: str = "zh-CN", loop: int = 0,
-               pos: int = 0) -> VoiceResponse:
+async def wait(svc: Svc, p: Params, lang: str = "zh-CN", loop: str = "0",
+               pos: str = "0") -> VoiceResponse:
     """Connect the caller if a seat was reserved, else tell the position and hold."""
     sid = p.get("CallSid", "")
     if not sid:
         return twiml.apology(svc.settings.backup_number)
     res = await svc.store().wait(sid)
     res["sid"] = sid
-    return connect_or_hold(svc, res, lang, VoiceResponse(), loop, pos)
+    return connect_or_hold(svc, res, lang, VoiceResponse(), _int(loop, 0), _int(pos, 0))
 
 
 @router.post("/seat-answered", summary="A seat picked up (Dial noun status callback)")
@@ -196,10 +204,7 @@ async def dial_done(svc: Svc, p: Params, seat: str = "", lang: str = "zh-CN") ->
     sid = p.get("CallSid", "")
     if not sid or not seat:
         return twiml.apology(svc.settings.backup_number)
-    try:
-        duration = float(p.get("DialCallDuration") or 0)
-    except ValueError:
-        duration = 0.0
+    duration = _int(p.get("DialCallDuration") or "0", 0)
     res = await svc.store().dial_done(sid, seat, p.get("DialCallStatus", "failed"), duration)
     await svc.redirect(res.get("redirect", []))
     res["sid"] = sid
@@ -213,7 +218,7 @@ async def dial_done(svc: Svc, p: Params, seat: str = "", lang: str = "zh-CN") ->
 @router.post("/transfer-done", summary="A transfer ended (Dial action)")
 @guarded
 async def transfer_done(svc: Svc, p: Params, target: str = "", ln: str = "", f: str = "",
-                        r: int = 1, n: str = "") -> VoiceResponse:
+                        r: str = "1", n: str = "") -> VoiceResponse:
     """After a transfer: hang up if it connected, else continue at the fallback node."""
     status = p.get("DialCallStatus", "")
     if status in ("completed", "answered"):
@@ -223,7 +228,7 @@ async def transfer_done(svc: Svc, p: Params, target: str = "", ln: str = "", f: 
     cfg = svc.config
     line = cfg.line(ln) or cfg.line_for(ln)[0]
     if f in cfg.flows.revisions and n:
-        step = engine.resume(cfg.flows, line, Position(f, r, n), engine.NO_INPUT)
+        step = engine.resume(cfg.flows, line, Position(f, _int(r, 1), n), engine.NO_INPUT)
         return await run_step(svc, line, ln or line.number, step, p)
     return twiml.apology(svc.settings.backup_number)
 

@@ -293,6 +293,8 @@ def test_staffing_curve_rows() -> None:
     c_rows = staffing_curve(CALLS_PER_HOUR, AHT, None, 20, min_seats=14, max_seats=15)
     assert c_rows == [erlang_c_metrics(CALLS_PER_HOUR, AHT, n, 20) for n in (14, 15)]
     assert staffing_curve(CALLS_PER_HOUR, AHT, None, 20)[0].seats == 11
+    with pytest.raises(ValueError, match="below min_seats"):
+        staffing_curve(CALLS_PER_HOUR, AHT, 60, 20, min_seats=20, max_seats=19)
 
 
 # --- the pyworkforce package's ErlangC -------------------------------------------------------
