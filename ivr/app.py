@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from ivr.clock import Clock, SystemClock
 from ivr.configfiles import load
@@ -70,9 +70,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         server = open_server(settings.redis_url, settings.data_dir)
-        redis = Redis.from_url(server.url, decode_responses=True,
-                               socket_timeout=settings.redis_timeout_seconds,
-                               socket_connect_timeout=settings.redis_timeout_seconds)
+        pool = BlockingConnectionPool.from_url(
+            server.url, decode_responses=True, max_connections=settings.redis_max_connections,
+            timeout=settings.redis_timeout_seconds, socket_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_timeout_seconds)
+        redis = Redis.from_pool(pool)
         svc.acd = Acd(redis, settings.center, svc.clock, settings.call_retention_seconds,
                       resv_margin_seconds=settings.hold_loop_seconds + 30,
                       short_abandon_seconds=settings.short_abandon_seconds)

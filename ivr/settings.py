@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(0.5, gt=0, le=10)
     call_retention_seconds: int = Field(7 * 86400, ge=60)
     redis_timeout_seconds: float = Field(1.0, gt=0, le=10)
+    redis_max_connections: int = Field(64, ge=2, le=10000)
     bench_endpoint: bool = False
     log_level: str = "info"
     workers: int = Field(1, ge=1, le=64)
