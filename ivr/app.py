@@ -1,8 +1,11 @@
 """``create_app(settings)``: the one place that wires the service together.
 
 Nothing is created at import time. The lifespan connects Redis (or starts the
-embedded one), syncs the configured queues and seats into it, and runs the sweeper
-that fires due timers (wrap-up ends, skill widening, overflow, stale reservations).
+embedded one), loads the config from Redis (seeding it from the YAML folders on the
+very first start), syncs queues and seats into the ACD, and runs two background
+duties in every worker: the sweeper that fires due timers (wrap-up ends, skill
+widening, overflow, stale reservations) and the config watcher that swaps in a new
+config version within a second of its publication.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from ivr.clock import Clock, SystemClock
@@ -20,10 +24,12 @@ from ivr.configfiles import load
 from ivr.core.config import CenterConfig
 from ivr.settings import Settings
 from ivr.store.acd import Acd
+from ivr.store.configstore import ConfigStore
 from ivr.store.connection import open_server
 from ivr.telephony.rest import CallControl, NullCallControl, TwilioCallControl
 from ivr.telephony.signature import SignatureChecker
-from ivr.web import health, monitor, seats, voice
+from ivr.web import admin, admin_flows, health, monitor, seats, voice
+from ivr.web.roles import TokenBook
 from ivr.web.services import Services
 
 log = logging.getLogger("ivr")
@@ -54,6 +60,23 @@ async def sweep_forever(svc: Services) -> None:
         await asyncio.sleep(svc.settings.sweep_interval_seconds)
 
 
+async def reload_config(svc: Services) -> None:
+    """Load the stored config, swap it in, and sync queues and seats into the ACD."""
+    cfg = await svc.configs().load()
+    svc.config = cfg
+    await svc.redirect(await svc.store().sync_config(cfg))
+    log.info("config version %s in use", cfg.version)
+
+
+async def _start_config(svc: Services) -> None:
+    store = svc.configs()
+    if await store.is_empty():
+        await store.seed(svc.config, who="system", message="seeded from the config folders")
+        log.warning("no config in Redis for center %s: seeded it from the config folders",
+                    svc.settings.center)
+    await reload_config(svc)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None,
                call_control: CallControl | None = None,
                config: CenterConfig | None = None, sweeper: bool = True) -> FastAPI:
@@ -65,6 +88,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         control=call_control or _call_control(settings),
         checker=SignatureChecker(settings.twilio_auth_token, settings.public_base_url,
                                  settings.validate_signatures),
+        tokens=TokenBook.from_settings(settings),
     )
 
     @contextlib.asynccontextmanager
@@ -78,15 +102,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         svc.acd = Acd(redis, settings.center, svc.clock, settings.call_retention_seconds,
                       resv_margin_seconds=settings.hold_loop_seconds + 30,
                       short_abandon_seconds=settings.short_abandon_seconds)
+        svc.cfgstore = ConfigStore(redis, svc.acd.keys, svc.clock)
         try:
-            await svc.redirect(await svc.acd.sync_config(svc.config))
+            await _start_config(svc)
         except Exception as exc:  # start anyway: webhooks answer with the apology
-            log.error("could not sync config into Redis at start: %s", exc)
-        task = asyncio.create_task(sweep_forever(svc)) if sweeper else None
+            log.error("could not load config from Redis at start (using the files): %s", exc)
+        tasks = [asyncio.create_task(svc.cfgstore.watch(lambda: svc.config.version,
+                                                        lambda: reload_config(svc)))]
+        if sweeper:
+            tasks.append(asyncio.create_task(sweep_forever(svc)))
         try:
             yield
         finally:
-            if task:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -96,14 +124,22 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app = FastAPI(
         title="12345 hotline call routing",
         version="0.1.0",
-        description="Twilio webhooks, seat API and ACD for a unified 12345 hotline center.",
+        description="Twilio webhooks, seat API, admin API and ACD for a unified 12345 hotline.",
         lifespan=lifespan,
     )
     app.state.services = svc
-    app.include_router(voice.router)
-    app.include_router(seats.router)
-    app.include_router(health.router)
-    app.include_router(monitor.router)
+
+    @app.middleware("http")
+    async def limit_body(request: Request,
+                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        size = request.headers.get("content-length", "0")
+        if not size.isdigit() or int(size) > settings.max_body_bytes:
+            return JSONResponse({"detail": f"request body over {settings.max_body_bytes} bytes"
+                                 if size.isdigit() else "invalid Content-Length"}, status_code=413)
+        return await call_next(request)
+
+    for module in (voice, seats, admin, admin_flows, monitor, health):
+        app.include_router(module.router)
     if settings.bench_endpoint:
         app.add_api_route("/voice/bare", health.bare, methods=["POST"], include_in_schema=False)
     return app

@@ -9,6 +9,8 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SEAT_SECRET = "dev-seat-secret-change-me"
+DEV_ADMIN_TOKEN = "dev-admin-token"
+DEV_MONITOR_TOKEN = "dev-monitor-token"
 
 
 class Settings(BaseSettings):
@@ -27,8 +29,10 @@ class Settings(BaseSettings):
     twilio_auth_token: str = "dev-auth-token"
     backup_number: str = "+8612345000000"
     seat_secret: str = DEV_SEAT_SECRET
-    admin_token: str = ""
-    monitor_token: str = ""
+    admin_token: str = DEV_ADMIN_TOKEN
+    monitor_token: str = DEV_MONITOR_TOKEN
+    tokens_file: Path | None = None
+    max_body_bytes: int = Field(256 * 1024, ge=1024)
     metrics_token: str = ""  # empty: /metrics is open (scrapers inside the network)
     short_abandon_seconds: float = Field(5.0, ge=0, le=60)
     hold_loop_seconds: int = Field(10, ge=2, le=120)
@@ -50,6 +54,10 @@ class Settings(BaseSettings):
                 raise ValueError("IVR_SEAT_SECRET must be set to a real secret in production")
             if self.twilio_auth_token in ("", "dev-auth-token"):
                 raise ValueError("IVR_TWILIO_AUTH_TOKEN must be set in production")
+            for name, value, dev in (("IVR_ADMIN_TOKEN", self.admin_token, DEV_ADMIN_TOKEN),
+                                     ("IVR_MONITOR_TOKEN", self.monitor_token, DEV_MONITOR_TOKEN)):
+                if value == dev or (not value and not self.tokens_file):
+                    raise ValueError(f"{name} must be set (or IVR_TOKENS_FILE given) in production")
             if not self.validate_signatures:
                 raise ValueError("IVR_VALIDATE_SIGNATURES cannot be off in production")
             if not self.public_base_url:

@@ -19,6 +19,8 @@ class CenterConfig:
     flows: FlowBook
     roster: Roster
     version: str = "0"
+    etags: dict[str, dict[str, int]] = field(default_factory=dict)
+    flow_meta: dict[str, dict[str, object]] = field(default_factory=dict)
     _index: dict[str, Line] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -27,6 +29,10 @@ class CenterConfig:
     def line_for(self, dialed: str) -> tuple[Line, bool]:
         """The line a dialed number reaches, and whether the number was known."""
         return lookup(self.plan, self._index, dialed)
+
+    def published(self) -> dict[str, Flow]:
+        """The published revision of every flow."""
+        return {fid: self.flows.latest(fid) for fid in self.flows.current}
 
     def line(self, number: str) -> Line | None:
         """A line by its main number."""
@@ -49,9 +55,10 @@ def problems_of(plan: NumberPlan, flows: dict[str, Flow], roster: Roster) -> lis
     return problems
 
 
-def build(plan: NumberPlan, flows: dict[str, Flow], roster: Roster, version: str = "0") -> CenterConfig:
-    """A checked CenterConfig, or ConfigError listing every problem."""
+def build(plan: NumberPlan, flows: dict[str, Flow], roster: Roster, version: str = "0",
+          book: FlowBook | None = None) -> CenterConfig:
+    """A checked CenterConfig (``flows`` are the published ones), or ConfigError."""
     problems = problems_of(plan, flows, roster)
     if problems:
         raise ConfigError(problems)
-    return CenterConfig(plan, FlowBook.of(flows), roster, version)
+    return CenterConfig(plan, book or FlowBook.of(flows), roster, version)

@@ -70,6 +70,9 @@ class Acd:
             })
         await pipe.execute()
         redirect: list[str] = []
+        known = {s.id for s in cfg.roster.seats}
+        for stale in cast(set[str], await self.redis.smembers(self.keys.seats())) - known:
+            await self._run("seat_remove", stale)
         for seat in cfg.roster.seats:
             sets = ",".join(f"{q}|{s}" for q, s in seat.ready_sets())
             out = await self._run("seat_sync", seat.id, sets, ",".join(seat.queues),
@@ -110,6 +113,10 @@ class Acd:
     async def seat(self, seat: str, action: str) -> Result:
         """A seat logs in, goes ready, takes a break or logs out."""
         return await self._run("seat", seat, action)
+
+    async def remove_seat(self, seat: str) -> Result:
+        """Take a seat out of the live roster, unless it has a call."""
+        return await self._run("seat_remove", seat)
 
     async def tick(self, limit: int = 500) -> Result:
         """Run due timers (wrap-up, widening, overflow, stale reservations)."""

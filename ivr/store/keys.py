@@ -26,6 +26,11 @@ TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "timers": ("timers", ()),  # zset: "kind:id" -> due ms (wrap-up, widen, overflow, ...)
     "live": ("live", ()),  # zset: sid of every call not ended -> start ms
     "cnt": ("cnt:{kind}:{name}:{bucket}", ("kind", "name", "bucket")),  # hash: 15-min counters
+    "cfg": ("cfg:{kind}", ("kind",)),  # hash: config resource id -> JSON (lines, queues, ...)
+    "cfgrev": ("cfgrev:{kind}", ("kind",)),  # hash: config resource id -> revision (ETag)
+    "flowrevs": ("flowrevs:{flow}", ("flow",)),  # hash: revision -> immutable flow document
+    "audit": ("audit", ()),  # stream: every config change, who/when/what/before/after
+    "cfgchan": ("cfg-changed", ()),  # pub/sub channel (not a key): config version changed
 }
 
 #: Length of one counter bucket in seconds (15 minutes).
@@ -99,6 +104,26 @@ class Keys:
     def cnt(self, kind: str, name: str, bucket: int) -> str:
         """Counters of one queue (kind ``q``) or line (kind ``l``) in one 15-minute bucket."""
         return self._k("cnt", kind, name, str(bucket))
+
+    def cfg(self, kind: str) -> str:
+        """Config resources of one kind (lines, queues, seats, targets, plan, flows)."""
+        return self._k("cfg", kind)
+
+    def cfgrev(self, kind: str) -> str:
+        """Revisions (ETags) of the config resources of one kind."""
+        return self._k("cfgrev", kind)
+
+    def flowrevs(self, flow: str) -> str:
+        """Every saved revision of one flow."""
+        return self._k("flowrevs", flow)
+
+    def audit(self) -> str:
+        """The audit stream of config changes."""
+        return self._k("audit")
+
+    def cfgchan(self) -> str:
+        """The pub/sub channel announcing a new config version."""
+        return self._k("cfgchan")
 
     def pattern(self) -> str:
         """A SCAN pattern matching every key of this center."""

@@ -24,6 +24,8 @@ NAMES = (
     "seat",
     "tick",
     "seat_sync",
+    "seat_remove",
+    "cfg_write",
 )
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
+
+if TYPE_CHECKING:
+    from ivr.web.roles import TokenBook
 
 from ivr.clock import Clock
 from ivr.core.config import CenterConfig
 from ivr.settings import Settings
 from ivr.store.acd import Acd
+from ivr.store.configstore import ConfigStore
 from ivr.telephony.rest import CallControl
 from ivr.telephony.signature import SignatureChecker
 
@@ -25,13 +29,21 @@ class Services:
     clock: Clock
     control: CallControl
     checker: SignatureChecker
+    tokens: TokenBook
     acd: Acd | None = None  # set once Redis is connected (lifespan)
+    cfgstore: ConfigStore | None = None
 
     def url(self, path: str, **query: str | int) -> str:
         """An absolute URL on our public base (or a relative one without it) for TwiML."""
         base = (self.settings.public_base_url or "").rstrip("/")
         qs = urlencode({k: v for k, v in query.items() if v is not None and v != ""})
         return f"{base}{path}" + (f"?{qs}" if qs else "")
+
+    def configs(self) -> ConfigStore:
+        """The config store, or an error if Redis was never connected."""
+        if self.cfgstore is None:
+            raise RuntimeError("Redis is not connected")
+        return self.cfgstore
 
     def store(self) -> Acd:
         """The ACD, or an error if Redis was never connected."""

@@ -1,0 +1,18 @@
+-- seat_remove.lua: take a seat out of the roster (admin), unless it has a call.
+-- KEYS[1] center meta key
+-- ARGV[1] now ms, ARGV[2] seat id
+-- Returns JSON {ok} or {error='seat has a call in progress'}.
+local seat = ARGV[2]
+local sk = K.seat(seat)
+local st = redis.call('HGET', sk, 'st') or 'offline'
+if st == 'reserved' or st == 'talking' then
+  return cjson.encode({error = 'seat has a call in progress'})
+end
+seat_unready(seat)
+for q in string.gmatch(redis.call('HGET', sk, 'qs') or '', '[^,]+') do
+  redis.call('SREM', K.logged(q), seat)
+end
+redis.call('ZREM', K.timers(), 'w:' .. seat)
+redis.call('SREM', K.seats(), seat)
+redis.call('DEL', sk)
+return cjson.encode({ok = true})

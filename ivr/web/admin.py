@@ -1,0 +1,146 @@
+"""Admin API for lines (the number plan), targets, queues, seats and the audit trail.
+
+Reads need the monitor role, changes the admin role. Every resource carries an ETag
+(its revision); changes must send it back in ``If-Match`` (``If-Match: *`` only to
+create), and a stale one gets 409 with nothing changed.
+"""
+
+
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Response
+from pydantic import BaseModel
+
+from ivr.core.configdocs import dump
+from ivr.core.numbers import Line, Target
+from ivr.core.roster import QueueConfig, Seat
+from ivr.web.changes import apply, need_etag
+from ivr.web.roles import Admin, Monitor
+from ivr.web.services import Services, Svc
+
+router = APIRouter(prefix="/api", tags=["admin"])
+T = TypeVar("T", bound=BaseModel)
+RID = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.+-]{1,64}$", description="resource id")]
+ERR: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no or unknown token"}, 403: {"description": "role not allowed"}}
+WRITE_ERR: dict[int | str, dict[str, Any]] = {**ERR, 404: {"description": "no such resource"},
+             409: {"description": "stale If-Match, or the id exists already"},
+             422: {"description": "invalid: every problem with where, field and why"},
+             428: {"description": "If-Match missing"}}
+
+
+class Item(BaseModel, Generic[T]):
+    """One config resource with its revision (also sent as the ETag header)."""
+
+    id: str
+    rev: int
+    data: T
+
+
+class PlanSettings(BaseModel):
+    """The number plan's own settings (its lines and targets are resources of their own)."""
+
+    model_config = {"extra": "forbid"}
+    area_code: str
+    default_line: str
+    unknown_notice: str = ""
+
+
+class AuditEntry(BaseModel):
+    """One config change."""
+
+    id: str
+    at: float
+    who: str
+    action: str
+    kind: str
+    rev: int
+    version: int
+    change: dict[str, Any]
+    resource: str = ""
+
+
+def _item(svc: Services, kind: str, rid: str, model: type[T], response: Response) -> Item[T]:
+    from ivr.core.configdocs import split
+
+    doc = split(svc.config)[0][kind].get(rid)
+    if doc is None:
+        raise HTTPException(404, f"no {kind[:-1]} {rid!r}")
+    rev = svc.config.etags.get(kind, {}).get(rid, 1)
+    response.headers["ETag"] = f'"{rev}"'
+    return Item[model](id=rid, rev=rev, data=model.model_validate(doc))  # type: ignore[valid-type]
+
+
+def crud(kind: str, path: str, model: type[T], id_field: str, label: str) -> None:
+    """Register list/read/create/update/delete routes for one kind of resource."""
+
+    @router.get(f"/{path}", summary=f"List {label}", responses=ERR, name=f"list_{kind}")
+    async def list_items(svc: Svc, who: Monitor) -> list[Item[model]]:  # type: ignore[valid-type]
+        from ivr.core.configdocs import split
+
+        res = split(svc.config)[0][kind]
+        return [Item[model](id=k, rev=svc.config.etags.get(kind, {}).get(k, 1),  # type: ignore[valid-type]
+                            data=model.model_validate(v)) for k, v in sorted(res.items())]
+
+    @router.get(f"/{path}/{{rid}}", summary=f"Read one of the {label}",
+                responses={**ERR, 404: {"description": "no such resource"}}, name=f"get_{kind}")
+    async def get_item(rid: RID, svc: Svc, who: Monitor, response: Response) -> Item[model]:  # type: ignore[valid-type]
+        return _item(svc, kind, rid, model, response)
+
+    @router.put(f"/{path}/{{rid}}", summary=f"Create or replace one of the {label}",
+                responses=WRITE_ERR, name=f"put_{kind}")
+    async def put_item(rid: RID, body: Annotated[model, Body()], svc: Svc, who: Admin,  # type: ignore[valid-type]
+                       response: Response,
+                       if_match: Annotated[str | None, Header()] = None,
+                       if_none_match: Annotated[str | None, Header()] = None) -> Item[model]:  # type: ignore[valid-type]
+        if id_field and getattr(body, id_field) != rid:
+            raise HTTPException(422, f"{id_field} {getattr(body, id_field)!r} differs from the URL's {rid!r}")
+        creating = if_none_match == "*"
+        expected = "" if creating else need_etag(if_match)
+        await apply(svc, who, kind, rid, expected, dump(body), "create" if creating else "update")
+        response.status_code = 201 if creating else 200
+        return _item(svc, kind, rid, model, response)
+
+    @router.delete(f"/{path}/{{rid}}", summary=f"Delete one of the {label}", status_code=204,
+                   responses=WRITE_ERR, name=f"delete_{kind}")
+    async def delete_item(rid: RID, svc: Svc, who: Admin,
+                          if_match: Annotated[str | None, Header()] = None) -> Response:
+        expected = need_etag(if_match)
+        if kind == "seats":
+            res = await svc.store().remove_seat(rid)
+            if res.get("error"):
+                raise HTTPException(409, f"cannot delete seat {rid}: {res['error']}")
+        await apply(svc, who, kind, rid, expected, None, "delete")
+        return Response(status_code=204)
+
+
+crud("lines", "lines", Line, "number", "lines (dialable numbers of the plan)")
+crud("targets", "targets", Target, "", "transfer targets (110, utilities, neighbouring cities)")
+crud("queues", "queues", QueueConfig, "id", "queues (the 12345 pool and sub-centers)")
+crud("seats", "roster", Seat, "id", "seats of the roster")
+
+
+@router.get("/plan", summary="The number plan's settings", responses=ERR)
+async def get_plan(svc: Svc, who: Monitor, response: Response) -> Item[PlanSettings]:
+    """Area code, default line and the unknown-number notice."""
+    return _item(svc, "plan", "plan", PlanSettings, response)
+
+
+@router.put("/plan", summary="Change the number plan's settings", responses=WRITE_ERR)
+async def put_plan(body: PlanSettings, svc: Svc, who: Admin, response: Response,
+                   if_match: Annotated[str | None, Header()] = None) -> Item[PlanSettings]:
+    """Replace area code, default line and unknown-number notice."""
+    await apply(svc, who, "plan", "plan", need_etag(if_match), body.model_dump(), "update")
+    return _item(svc, "plan", "plan", PlanSettings, response)
+
+
+@router.get("/audit", summary="Config changes, newest first", responses=ERR)
+async def audit(svc: Svc, who: Monitor, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                before: Annotated[str, Query(pattern=r"^(\+|[0-9]+-[0-9]+)$")] = "+",
+                ) -> list[AuditEntry]:
+    """Who changed what and when, with the resource before and after."""
+    rows = await svc.configs().audit(limit, before)
+    return [AuditEntry(id=r["id"], at=r["at"], who=r.get("who", ""), action=r.get("action", ""),
+                       kind=r.get("kind", ""), rev=int(r.get("rev", 0)),
+                       version=int(r.get("version", 0)), change=r["change"],
+                       resource=r.get("resource", "")) for r in rows]
