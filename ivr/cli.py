@@ -45,7 +45,7 @@ def seat_token_cmd(seat_id: str) -> None:
 
 @main.group()
 def config() -> None:
-    """Check configuration folders."""
+    """Validate, export and import the config (flows/, numbers/, seats/)."""
 
 
 @config.command("validate")
@@ -65,3 +65,37 @@ def config_validate(directory: Path) -> None:
     click.echo(f"ok: {len(cfg.plan.lines)} lines, {len(cfg.flows.current)} flows, "
                f"{len(cfg.roster.queues)} queues, {len(cfg.roster.seats)} seats "
                f"(version {cfg.version})")
+
+
+@config.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def config_export(directory: Path) -> None:
+    """Write the running center's config (from Redis) as YAML folders under DIRECTORY."""
+    import asyncio
+
+    from ivr.configsync import export_config
+
+    try:
+        files = asyncio.run(export_config(Settings(), directory))
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for path in files:
+        click.echo(f"wrote {path}")
+
+
+@config.command("import")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def config_import(directory: Path) -> None:
+    """Validate DIRECTORY and make it the running center's config (all workers reload)."""
+    import asyncio
+
+    from ivr.configsync import import_config
+    from ivr.core.errors import ConfigError
+
+    try:
+        version = asyncio.run(import_config(Settings(), directory))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"imported {directory}: config version {version}")

@@ -120,3 +120,32 @@ _KINDS = {"say", "play", "menu", "queue", "transfer", "goto", "hangup"}
 def load(root: Path) -> CenterConfig:
     """Read and validate the config folders under ``root``."""
     return parse(read_raw(root))
+
+
+HEADER = ("# Exported by `ivr config export`. The options are documented in the files of\n"
+          "# the same name in the project's repository ({doc}).\n")
+
+
+def _write(path: Path, doc: Any, note: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
+    path.write_text(HEADER.format(doc=note) + text, encoding="utf-8")
+
+
+def dump_dir(cfg: CenterConfig, root: Path) -> list[Path]:
+    """Write a config as the ``numbers/``, ``flows/``, ``seats/`` layout; returns the files."""
+    from ivr.core.configdocs import dump, split
+
+    res, _ = split(cfg)
+    written = []
+    plan = {**res["plan"]["plan"], "lines": list(res["lines"].values()), "targets": res["targets"]}
+    written.append(root / "numbers" / "plan.yaml")
+    _write(written[-1], plan, "numbers/plan.yaml")
+    for fid in sorted(cfg.flows.current):
+        written.append(root / "flows" / f"{fid}.yaml")
+        _write(written[-1], dump(cfg.flows.latest(fid)), "flows/entry-12345.yaml")
+    written.append(root / "seats" / "queues.yaml")
+    _write(written[-1], {"queues": list(res["queues"].values())}, "seats/queues.yaml")
+    written.append(root / "seats" / "roster.yaml")
+    _write(written[-1], {"seats": list(res["seats"].values())}, "seats/roster.yaml")
+    return written

@@ -75,8 +75,8 @@ def assemble(res: Resources, revs: FlowRevs, version: str = "0",
             return None
 
     lines = [parse("lines", k, v) for k, v in sorted(res.get("lines", {}).items())]
-    targets = {k: parse("targets", k, v) for k, v in res.get("targets", {}).items()}
-    queues = [parse("queues", k, v) for k, v in res.get("queues", {}).items()]
+    targets = {k: parse("targets", k, v) for k, v in sorted(res.get("targets", {}).items())}
+    queues = [parse("queues", k, v) for k, v in sorted(res.get("queues", {}).items())]
     seats = [parse("seats", k, v) for k, v in sorted(res.get("seats", {}).items())]
     book = FlowBook()
     for fid, meta in res.get("flows", {}).items():

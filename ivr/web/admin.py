@@ -23,7 +23,10 @@ T = TypeVar("T", bound=BaseModel)
 RID = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.+-]{1,64}$", description="resource id")]
 ERR: dict[int | str, dict[str, Any]] = {
     401: {"description": "no or unknown token"}, 403: {"description": "role not allowed"}}
-WRITE_ERR: dict[int | str, dict[str, Any]] = {**ERR, 404: {"description": "no such resource"},
+READ_ERR: dict[int | str, dict[str, Any]] = {
+    **ERR, 404: {"description": "no such resource"}, 422: {"description": "invalid input"}}
+WRITE_ERR: dict[int | str, dict[str, Any]] = {
+    **ERR, 413: {"description": "body too large"}, 404: {"description": "no such resource"},
              409: {"description": "stale If-Match, or the id exists already"},
              422: {"description": "invalid: every problem with where, field and why"},
              428: {"description": "If-Match missing"}}
@@ -83,7 +86,7 @@ def crud(kind: str, path: str, model: type[T], id_field: str, label: str) -> Non
                             data=model.model_validate(v)) for k, v in sorted(res.items())]
 
     @router.get(f"/{path}/{{rid}}", summary=f"Read one of the {label}",
-                responses={**ERR, 404: {"description": "no such resource"}}, name=f"get_{kind}")
+                responses=READ_ERR, name=f"get_{kind}")
     async def get_item(rid: RID, svc: Svc, who: Monitor, response: Response) -> Item[model]:  # type: ignore[valid-type]
         return _item(svc, kind, rid, model, response)
 
@@ -120,7 +123,7 @@ crud("queues", "queues", QueueConfig, "id", "queues (the 12345 pool and sub-cent
 crud("seats", "roster", Seat, "id", "seats of the roster")
 
 
-@router.get("/plan", summary="The number plan's settings", responses=ERR)
+@router.get("/plan", summary="The number plan's settings", responses=READ_ERR)
 async def get_plan(svc: Svc, who: Monitor, response: Response) -> Item[PlanSettings]:
     """Area code, default line and the unknown-number notice."""
     return _item(svc, "plan", "plan", PlanSettings, response)

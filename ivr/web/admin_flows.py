@@ -18,8 +18,8 @@ from ivr.core.configdocs import dump
 from ivr.core.errors import ConfigError
 from ivr.core.flows import Flow
 from ivr.telephony import twiml
-from ivr.web.admin import ERR, WRITE_ERR
-from ivr.web.changes import apply, candidate, need_etag
+from ivr.web.admin import ERR, READ_ERR, WRITE_ERR
+from ivr.web.changes import apply, candidate, need_etag, problems_response
 from ivr.web.roles import Admin, Monitor, Principal
 from ivr.web.services import Services, Svc
 
@@ -137,7 +137,7 @@ async def list_flows(svc: Svc, who: Monitor) -> list[FlowSummary]:
     return [_summary(svc, fid) for fid in sorted(svc.config.flow_meta)]
 
 
-@router.get("/{fid}", summary="Read a flow", responses=WRITE_ERR)
+@router.get("/{fid}", summary="Read a flow", responses=READ_ERR)
 async def get_flow(fid: FlowId, svc: Svc, who: Monitor, response: Response) -> FlowSummary:
     """A flow's revision numbers; its ETag is needed to change it."""
     out = _summary(svc, fid)
@@ -145,7 +145,7 @@ async def get_flow(fid: FlowId, svc: Svc, who: Monitor, response: Response) -> F
     return out
 
 
-@router.get("/{fid}/revisions", summary="List a flow's revisions", responses=ERR)
+@router.get("/{fid}/revisions", summary="List a flow's revisions", responses=READ_ERR)
 async def list_revisions(fid: FlowId, svc: Svc, who: Monitor) -> list[Revision]:
     """Every revision with author, time and message."""
     meta = _meta(svc, fid)
@@ -155,7 +155,7 @@ async def list_revisions(fid: FlowId, svc: Svc, who: Monitor) -> list[Revision]:
             for r in sorted(svc.config.flows.revisions.get(fid, {}))]
 
 
-@router.get("/{fid}/revisions/{rev}", summary="Read one revision", responses=ERR)
+@router.get("/{fid}/revisions/{rev}", summary="Read one revision", responses=READ_ERR)
 async def get_revision(fid: FlowId, rev: int, svc: Svc, who: Monitor) -> Revision:
     """The document of one revision."""
     meta = _meta(svc, fid)
@@ -199,7 +199,7 @@ async def save_flow(fid: FlowId, body: SaveFlow, svc: Svc, who: Admin, response:
     return out
 
 
-@router.post("/{fid}/validate", summary="Validate a revision", responses=ERR)
+@router.post("/{fid}/validate", summary="Validate a revision", responses=READ_ERR)
 async def validate_flow(fid: FlowId, svc: Svc, who: Monitor,
                         revision: int | None = None) -> Validation:
     """Check whether a revision (default: the latest) would validate if published."""
@@ -253,7 +253,7 @@ async def delete_flow(fid: FlowId, svc: Svc, who: Admin,
     return Response(status_code=204)
 
 
-@router.post("/{fid}/simulate", summary="Dry-run a flow", responses=ERR)
+@router.post("/{fid}/simulate", summary="Dry-run a flow", responses=READ_ERR)
 async def simulate_flow(fid: FlowId, body: SimulateBody, svc: Svc, who: Monitor) -> list[SimStep]:
     """Dry-run a flow: the path a call would take and its TwiML at each step; no live state."""
     cfg = svc.config
@@ -261,8 +261,12 @@ async def simulate_flow(fid: FlowId, body: SimulateBody, svc: Svc, who: Monitor)
     if line is None:
         raise HTTPException(422, f"line {body.line!r} is not in the plan")
     rev = body.revision or (_meta(svc, fid).get("published") or _summary(svc, fid).latest)
-    flow = _revision(svc, fid, rev)
-    book = engine.FlowBook(revisions=cfg.flows.revisions, current={**cfg.flows.current, fid: rev})
+    _revision(svc, fid, rev)
+    try:  # only a revision that would validate can be walked safely
+        checked = candidate(cfg, "flows", fid, {**_meta(svc, fid), "published": rev})
+    except ConfigError as exc:
+        raise problems_response(exc) from exc
+    book = checked.flows
     line = line.model_copy(update={"flow": fid})
     step = engine.start(book, line)
     steps = [_sim_step(svc, step)]
@@ -271,7 +275,6 @@ async def simulate_flow(fid: FlowId, body: SimulateBody, svc: Svc, who: Monitor)
             break
         step = engine.resume(book, line, step.position, engine.Event(item.kind, item.value))
         steps.append(_sim_step(svc, step))
-    del flow
     return steps
 
 
