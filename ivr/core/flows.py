@@ -109,7 +109,10 @@ Node = Annotated[Say | Play | Menu | Queue | Transfer | Goto | Hangup, Field(dis
 class Flow(BaseModel):
     """One IVR flow at one revision."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{
+        "id": "dual-number", "language": "zh-CN", "start": "greeting",
+        "nodes": {"greeting": {"kind": "say", "text": "您好。", "next": "to_pool"},
+                  "to_pool": {"kind": "queue"}}}]})
 
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     description: str = ""

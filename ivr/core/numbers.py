@@ -27,7 +27,9 @@ class MergeMode(StrEnum):
 class Line(BaseModel):
     """One dialable line and its route."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{
+        "number": "12328", "name": "交通运输热线", "name_en": "12328 transport", "department": "交通运输部门",
+        "mode": "dual", "queue": "pool", "skill": "12328", "flow": "dual-number", "widen_after": 30}]})
 
     number: str = Field(pattern=r"^\+?[0-9]{3,15}$")
     name: str
@@ -52,7 +54,8 @@ class Line(BaseModel):
 class Target(BaseModel):
     """A transfer destination: emergency, utility or a neighbouring city's 12345."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{
+        "number": "110", "name": "110报警服务台", "name_en": "Police", "kind": "emergency"}]})
 
     number: str = Field(pattern=r"^\+?[0-9]{3,15}$")
     name: str

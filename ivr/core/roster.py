@@ -20,7 +20,9 @@ class Overflow(BaseModel):
 class QueueConfig(BaseModel):
     """One queue: the 12345 pool or a sub-center."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{
+        "id": "sub-12366", "name": "12366税务分中心", "kind": "subcenter", "sl_seconds": 15,
+        "target_answer_rate": 0.99, "overflow": {"to": "pool", "after_seconds": 60}}]})
 
     id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")
     name: str
@@ -36,7 +38,9 @@ class QueueConfig(BaseModel):
 class Seat(BaseModel):
     """One seat (an operator position) and what it may answer."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{
+        "id": "p01", "name": "12345坐席01", "endpoint": "client:p01", "queues": ["pool"],
+        "skills": ["12328", "12315"]}]})
 
     id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")
     name: str = ""

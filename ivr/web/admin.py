@@ -21,15 +21,37 @@ from ivr.web.services import Services, Svc
 router = APIRouter(prefix="/api", tags=["admin"])
 T = TypeVar("T", bound=BaseModel)
 RID = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.+-]{1,64}$", description="resource id")]
-ERR: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no or unknown token"}, 403: {"description": "role not allowed"}}
+
+
+class Problem(BaseModel):
+    """One thing wrong with a change: where, which field, why."""
+
+    where: str
+    field: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: a sentence, or (422 on config checks) the list of problems."""
+
+    model_config = {"json_schema_extra": {"examples": [
+        {"detail": "the resource changed since you read it (stale If-Match); read it again"},
+        {"detail": [{"where": "line 12366", "field": "queue",
+                     "message": "queue 'sub-12366' does not exist"}]}]}}
+    detail: str | list[Problem] | list[dict[str, Any]]
+
+
+def _e(text: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": text}
+
+
+ERR: dict[int | str, dict[str, Any]] = {401: _e("no or unknown token"), 403: _e("role not allowed")}
 READ_ERR: dict[int | str, dict[str, Any]] = {
-    **ERR, 404: {"description": "no such resource"}, 422: {"description": "invalid input"}}
+    **ERR, 404: _e("no such resource"), 422: _e("invalid input")}
 WRITE_ERR: dict[int | str, dict[str, Any]] = {
-    **ERR, 413: {"description": "body too large"}, 404: {"description": "no such resource"},
-             409: {"description": "stale If-Match, or the id exists already"},
-             422: {"description": "invalid: every problem with where, field and why"},
-             428: {"description": "If-Match missing"}}
+    **ERR, 413: _e("body too large"), 404: _e("no such resource"),
+    409: _e("stale If-Match, or the id exists already"),
+    422: _e("invalid: every problem with where, field and why"), 428: _e("If-Match missing")}
 
 
 class Item(BaseModel, Generic[T]):
