@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from redis.asyncio import BlockingConnectionPool, Redis
 
 from ivr.clock import Clock, SystemClock
 from ivr.configfiles import load
@@ -25,7 +24,7 @@ from ivr.core.config import CenterConfig
 from ivr.settings import Settings
 from ivr.store.acd import Acd
 from ivr.store.configstore import ConfigStore
-from ivr.store.connection import open_server
+from ivr.store.connection import make_client, open_server
 from ivr.telephony.rest import CallControl, NullCallControl, TwilioCallControl
 from ivr.telephony.signature import SignatureChecker
 from ivr.web import admin, admin_flows, health, monitor, seats, voice
@@ -94,11 +93,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         server = open_server(settings.redis_url, settings.data_dir)
-        pool = BlockingConnectionPool.from_url(
-            server.url, decode_responses=True, max_connections=settings.redis_max_connections,
-            timeout=settings.redis_timeout_seconds, socket_timeout=settings.redis_timeout_seconds,
-            socket_connect_timeout=settings.redis_timeout_seconds)
-        redis = Redis.from_pool(pool)
+        redis = make_client(server.url, settings)
         svc.acd = Acd(redis, settings.center, svc.clock, settings.call_retention_seconds,
                       resv_margin_seconds=settings.hold_loop_seconds + 30,
                       short_abandon_seconds=settings.short_abandon_seconds)

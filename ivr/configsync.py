@@ -10,13 +10,13 @@ from ivr.clock import SystemClock
 from ivr.configfiles import dump_dir, load
 from ivr.settings import Settings
 from ivr.store.configstore import ConfigStore
-from ivr.store.connection import open_server
+from ivr.store.connection import make_client, open_server
 from ivr.store.keys import Keys
 
 
 async def _with_store(settings: Settings) -> tuple[ConfigStore, Redis, object]:
     server = open_server(settings.redis_url, settings.data_dir)
-    redis = Redis.from_url(server.url, decode_responses=True)
+    redis = make_client(server.url, settings)
     return ConfigStore(redis, Keys(settings.center), SystemClock()), redis, server
 
 

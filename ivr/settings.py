@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     center: str = Field("default", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     redis_url: str | None = None
+    redis_cluster: bool = False
     data_dir: Path = Path(".ivr-data")
     config_dir: Path = Path(".")
     public_base_url: str | None = None

@@ -5,7 +5,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
+
+if TYPE_CHECKING:
+    from ivr.settings import Settings
 
 log = logging.getLogger("ivr.store")
 
@@ -39,3 +45,21 @@ def open_server(url: str | None, data_dir: Path) -> RedisServer:
         data_dir.resolve(),
     )
     return RedisServer(f"unix://{server.socket_file}", embedded=server)
+
+
+def make_client(url: str, settings: Settings) -> Redis:
+    """A Redis client for ``url``: a Redis Cluster client when IVR_REDIS_CLUSTER is set.
+
+    Requests beyond ``redis_max_connections`` wait for a free connection instead of
+    failing; every command times out after ``redis_timeout_seconds``.
+    """
+    timeout = settings.redis_timeout_seconds
+    if settings.redis_cluster:
+        cluster = RedisCluster.from_url(
+            url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout,
+            max_connections=settings.redis_max_connections)
+        return cluster  # type: ignore[return-value]  # same command API, routed by hash slot
+    pool = BlockingConnectionPool.from_url(
+        url, decode_responses=True, max_connections=settings.redis_max_connections,
+        timeout=timeout, socket_timeout=timeout, socket_connect_timeout=timeout)
+    return Redis.from_pool(pool)
