@@ -69,11 +69,14 @@ def read_raw(root: Path) -> dict[str, Any]:
         if fid in flows:
             raise ConfigError([Problem(f"flow {fid}", "id", f"defined twice ({path.name})")])
         flows[fid] = doc
-    roster: dict[str, Any] = {"queues": [], "seats": []}
+    roster: dict[str, Any] = {"queues": [], "seats": [], "schedules": {}}
     for path in _files(root / "seats"):
         doc = load_yaml(path) or {}
+        if not isinstance(doc, dict):
+            continue
         for part in ("queues", "seats"):
-            roster[part] += doc.get(part, []) if isinstance(doc, dict) else []
+            roster[part] += doc.get(part, [])
+        roster["schedules"].update(doc.get("schedules", {}))
     return {"plan": plan, "flows": flows, "roster": roster}
 
 
@@ -141,6 +144,10 @@ def dump_dir(cfg: CenterConfig, root: Path) -> list[Path]:
     plan = {**res["plan"]["plan"], "lines": list(res["lines"].values()), "targets": res["targets"]}
     written.append(root / "numbers" / "plan.yaml")
     _write(written[-1], plan, "numbers/plan.yaml")
+    written.append(root / "numbers" / "exclusions.yaml")
+    _write(written[-1], {"exclusions": res["exclusions"]}, "numbers/exclusions.yaml")
+    written.append(root / "seats" / "hours.yaml")
+    _write(written[-1], {"schedules": res["schedules"]}, "seats/hours.yaml")
     for fid in sorted(cfg.flows.current):
         written.append(root / "flows" / f"{fid}.yaml")
         _write(written[-1], dump(cfg.flows.latest(fid)), "flows/entry-12345.yaml")

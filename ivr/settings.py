@@ -38,10 +38,13 @@ class Settings(BaseSettings):
     short_abandon_seconds: float = Field(5.0, ge=0, le=60)
     hold_loop_seconds: int = Field(10, ge=2, le=120)
     hold_music_url: str | None = None
+    callback_from: str = ""  # Twilio number callbacks come from, unless the queue names one
+    survey: bool = True  # ask callers to rate the call after the seat hangs up
     sweep_interval_seconds: float = Field(0.5, gt=0, le=10)
     call_retention_seconds: int = Field(7 * 86400, ge=60)
     redis_timeout_seconds: float = Field(1.0, gt=0, le=10)
     redis_max_connections: int = Field(64, ge=2, le=10000)
+    redis_pool_wait_seconds: float = Field(5.0, gt=0, le=12)  # under Twilio's 15 s
     bench_endpoint: bool = False
     log_level: str = "info"
     workers: int = Field(1, ge=1, le=64)

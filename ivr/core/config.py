@@ -45,7 +45,8 @@ class CenterConfig:
 def problems_of(plan: NumberPlan, flows: dict[str, Flow], roster: Roster) -> list[Problem]:
     """Every cross-reference problem between plan, flows and roster."""
     queues = {q.id for q in roster.queues}
-    problems = validate_flows(flows, queues, set(plan.targets))
+    problems = validate_flows(flows, queues, set(plan.targets), set(plan.exclusions),
+                              set(roster.schedules))
     for line in plan.lines:
         where = f"line {line.number}"
         if line.queue not in queues:

@@ -1,8 +1,9 @@
 """Config as resource documents: the shape stored in Redis, exported and edited by admins.
 
-Pure: no I/O. A center's config is split into resources of six kinds, each a JSON
+Pure: no I/O. A center's config is split into resources of eight kinds, each a JSON
 document under an id: ``plan`` (id ``plan``: area code, default line, unknown-number
-notice), ``lines`` (by number), ``targets`` (by name), ``queues`` and ``seats`` (by id)
+notice), ``lines`` (by number), ``targets``, ``exclusions`` and ``schedules`` (by name),
+``queues`` and ``seats`` (by id)
 and ``flows`` (by id: which revision is published, the latest and the draft). Flow
 revisions are immutable documents of their own.
 """
@@ -17,12 +18,14 @@ from ivr.core.config import CenterConfig, build
 from ivr.core.engine import FlowBook
 from ivr.core.errors import ConfigError, Problem
 from ivr.core.flows import Flow
-from ivr.core.numbers import Line, NumberPlan, Target
+from ivr.core.hours import Schedule
+from ivr.core.numbers import Exclusion, Line, NumberPlan, Target
 from ivr.core.roster import QueueConfig, Roster, Seat
 
-KINDS = ("plan", "lines", "targets", "queues", "seats", "flows")
+KINDS = ("plan", "lines", "targets", "exclusions", "queues", "seats", "schedules", "flows")
 MODELS: dict[str, type[BaseModel]] = {
-    "lines": Line, "targets": Target, "queues": QueueConfig, "seats": Seat, "flows": Flow,
+    "lines": Line, "targets": Target, "exclusions": Exclusion, "queues": QueueConfig,
+    "seats": Seat, "schedules": Schedule, "flows": Flow,
 }
 Resources = dict[str, dict[str, dict[str, Any]]]
 FlowRevs = dict[str, dict[int, dict[str, Any]]]
@@ -41,6 +44,8 @@ def split(cfg: CenterConfig) -> tuple[Resources, FlowRevs]:
                           "unknown_notice": plan.unknown_notice}},
         "lines": {ln.number: dump(ln) for ln in plan.lines},
         "targets": {name: dump(t) for name, t in plan.targets.items()},
+        "exclusions": {name: dump(e) for name, e in plan.exclusions.items()},
+        "schedules": {name: dump(h) for name, h in cfg.roster.schedules.items()},
         "queues": {q.id: dump(q) for q in cfg.roster.queues},
         "seats": {s.id: dump(s) for s in cfg.roster.seats},
         "flows": {},
@@ -77,6 +82,8 @@ def assemble(res: Resources, revs: FlowRevs, version: str = "0",
     lines = [parse("lines", k, v) for k, v in sorted(res.get("lines", {}).items())]
     targets = {k: parse("targets", k, v) for k, v in sorted(res.get("targets", {}).items())}
     queues = [parse("queues", k, v) for k, v in sorted(res.get("queues", {}).items())]
+    exclusions = {k: parse("exclusions", k, v) for k, v in sorted(res.get("exclusions", {}).items())}
+    schedules = {k: parse("schedules", k, v) for k, v in sorted(res.get("schedules", {}).items())}
     seats = [parse("seats", k, v) for k, v in sorted(res.get("seats", {}).items())]
     book = FlowBook()
     for fid, meta in res.get("flows", {}).items():
@@ -91,8 +98,8 @@ def assemble(res: Resources, revs: FlowRevs, version: str = "0",
         raise ConfigError(problems)
     try:
         plan = NumberPlan(**res.get("plan", {}).get("plan", {}), lines=tuple(lines),
-                          targets=targets)
-        roster = Roster(queues=tuple(queues), seats=tuple(seats))
+                          targets=targets, exclusions=exclusions)
+        roster = Roster(queues=tuple(queues), seats=tuple(seats), schedules=schedules)
     except ValidationError as exc:
         raise ConfigError([Problem("config", ".".join(str(p) for p in e["loc"]), e["msg"])
                            for e in exc.errors()]) from exc

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ivr.core import flows as f
+from ivr.core.hours import Schedule, is_open
 from ivr.core.numbers import Line
 
 MAX_STEPS = 64
@@ -19,12 +20,21 @@ MAX_STEPS = 64
 
 @dataclass(frozen=True)
 class Position:
-    """Where a call is in its flow: flow id, revision, node, failed tries so far."""
+    """Where a call is in its flow: flow id, revision, node, failed tries, chosen language."""
 
     flow: str
     rev: int
     node: str
     tries: int = 0
+    lang: str = ""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a step may need from outside the flow: the time and the schedules."""
+
+    now: float = 0.0
+    schedules: Mapping[str, Schedule] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,11 +97,20 @@ class TransferAction:
 
 
 @dataclass(frozen=True)
+class ExclusionAction:
+    """Tell the caller where a matter 12345 does not take belongs (text from the plan)."""
+
+    topic: str
+    language: str
+
+
+@dataclass(frozen=True)
 class HangupAction:
     """End the call."""
 
 
-Action = SayAction | PlayAction | GatherAction | EnqueueAction | TransferAction | HangupAction
+Action = (SayAction | PlayAction | GatherAction | EnqueueAction | TransferAction | ExclusionAction
+          | HangupAction)
 
 
 @dataclass(frozen=True)
@@ -100,7 +119,8 @@ class Step:
 
     actions: tuple[Action, ...]
     position: Position | None = None
-    outcome: str = ""  # "queue", "transfer", "hangup", "gather"
+    outcome: str = ""  # "queue", "transfer", "hangup", "gather", "exclusion"
+    language: str = ""
 
 
 @dataclass
@@ -140,71 +160,90 @@ def fill(text: str, line: Line) -> str:
     return string.Formatter().vformat(text, (), values)
 
 
-def start(book: FlowBook, line: Line) -> Step:
+def start(book: FlowBook, line: Line, ctx: Context | None = None) -> Step:
     """The first step of a new call on its line's flow."""
     flow = book.latest(line.flow)
-    return _run(book, line, flow, flow.start, [])
+    return _run(book, line, flow, flow.start, flow.language, ctx or Context())
 
 
-def resume(book: FlowBook, line: Line, pos: Position, event: Event) -> Step:
+def resume(book: FlowBook, line: Line, pos: Position, event: Event,
+           ctx: Context | None = None) -> Step:
     """The step after the caller answered (or did not answer) a menu at ``pos``."""
+    ctx = ctx or Context()
     flow = book.get(pos.flow, pos.rev)
+    lang = pos.lang or flow.language
     node = flow.nodes.get(pos.node)
     if node is None:
-        return start(book, line)
+        return start(book, line, ctx)
     if not isinstance(node, f.Menu):
-        return _run(book, line, flow, pos.node, [])
-    chosen = _choose(node, event)
-    if chosen is not None:
-        return _run(book, line, flow, chosen, [])
+        return _run(book, line, flow, pos.node, lang, ctx)
+    option = _choose(node, event)
+    if option is not None:
+        return _run(book, line, flow, option.next, option.language or lang, ctx)
     if event.kind == "no_input" and node.no_input:
-        return _run(book, line, flow, node.no_input, [])
+        return _run(book, line, flow, node.no_input, lang, ctx)
     if pos.tries >= node.retries:
-        return _run(book, line, flow, node.fallback, [])
+        return _run(book, line, flow, node.fallback, lang, ctx)
     text = node.no_input_prompt if event.kind == "no_input" else node.invalid_prompt
-    lead = [SayAction(fill(text, line), flow.language, flow.voice)]
-    return _gather(flow, line, pos.node, node, pos.tries + 1, lead)
+    lead = [SayAction(fill(_sorry(text, lang), line), lang, flow.voice)]
+    return _gather(flow, line, pos.node, node, pos.tries + 1, lead, lang)
 
 
-def _choose(menu: f.Menu, event: Event) -> str | None:
+def _sorry(text: str, lang: str) -> str:
+    if lang.startswith("en") and text in (f.Menu.model_fields["invalid_prompt"].default,
+                                           f.Menu.model_fields["no_input_prompt"].default):
+        return "Sorry, that was not a valid choice." if "有误" in text else "Sorry, we did not hear you."
+    return text
+
+
+def _choose(menu: f.Menu, event: Event) -> f.Option | None:
     if event.kind == "digits":
         key = event.value.strip().rstrip("#")[:1]
-        option = menu.options.get(key)
-        return option.next if option else None
+        return menu.options.get(key)
     if event.kind == "speech":
         heard = event.value.strip().lower()
         for key, option in menu.options.items():
             if heard == key or any(w.lower() in heard for w in option.keywords):
-                return option.next
+                return option
     return None
 
 
 def _gather(flow: f.Flow, line: Line, nid: str, menu: f.Menu, tries: int,
-            lead: Sequence[SayAction | PlayAction]) -> Step:
+            lead: Sequence[SayAction | PlayAction], lang: str) -> Step:
     hints = tuple(w for o in menu.options.values() for w in o.keywords)
-    prompt = (*lead, SayAction(fill(menu.prompt, line), flow.language, flow.voice))
-    pos = Position(flow.id, flow.revision, nid, tries)
-    gather = GatherAction(prompt, pos, menu.timeout, 1, bool(hints), hints, flow.language)
-    return Step((gather,), pos, "gather")
+    text = menu.prompts.get(lang, menu.prompt)
+    prompt = (*lead, SayAction(fill(text, line), lang, flow.voice))
+    pos = Position(flow.id, flow.revision, nid, tries, lang if lang != flow.language else "")
+    gather = GatherAction(prompt, pos, menu.timeout, 1, bool(hints), hints, lang)
+    return Step((gather,), pos, "gather", lang)
 
 
-def _run(book: FlowBook, line: Line, flow: f.Flow, nid: str,
-         out: list[Action]) -> Step:
+def _run(book: FlowBook, line: Line, flow: f.Flow, nid: str, lang: str,
+         ctx: Context) -> Step:
     """Walk nodes that need no input, collecting actions, until input or an end."""
     lead: list[SayAction | PlayAction] = []
     for _ in range(MAX_STEPS):
         node = flow.nodes[nid]
         if isinstance(node, f.Say):
-            lead.append(SayAction(fill(node.text, line), flow.language, flow.voice))
+            lead.append(SayAction(fill(node.texts.get(lang, node.text), line), lang, flow.voice))
             nid = node.next
         elif isinstance(node, f.Play):
             lead.append(PlayAction(node.url))
             nid = node.next
+        elif isinstance(node, f.Hours):
+            schedule = ctx.schedules.get(node.schedule)
+            nid = node.open if schedule is None or is_open(schedule, ctx.now) else node.closed
         elif isinstance(node, f.Goto):
             flow = book.latest(node.flow)
             nid = flow.start
         elif isinstance(node, f.Menu):
-            return _gather(flow, line, nid, node, 0, lead)
+            return _gather(flow, line, nid, node, 0, lead, lang)
+        elif isinstance(node, f.Exclusion):
+            excl = ExclusionAction(node.topic, lang)
+            if node.next:
+                more = _run(book, line, flow, node.next, lang, ctx)
+                return Step((*lead, excl, *more.actions), more.position, more.outcome, lang)
+            return Step((*lead, excl, HangupAction()), None, "exclusion", lang)
         elif isinstance(node, f.Queue):
             action = EnqueueAction(
                 node.queue or line.queue,
@@ -212,14 +251,14 @@ def _run(book: FlowBook, line: Line, flow: f.Flow, nid: str,
                 line.priority if node.priority is None else node.priority,
                 line.widen_after,
             )
-            return Step((*lead, action), None, "queue")
+            return Step((*lead, action), None, "queue", lang)
         elif isinstance(node, f.Transfer):
             if node.text:
-                lead.append(SayAction(fill(node.text, line), flow.language, flow.voice))
-            fb = Position(flow.id, flow.revision, node.fallback) if node.fallback else None
-            return Step((*lead, TransferAction(node.target, fb)), None, "transfer")
+                lead.append(SayAction(fill(node.text, line), lang, flow.voice))
+            fb = Position(flow.id, flow.revision, node.fallback, 0, lang) if node.fallback else None
+            return Step((*lead, TransferAction(node.target, fb)), None, "transfer", lang)
         else:  # Hangup
             if node.text:
-                lead.append(SayAction(fill(node.text, line), flow.language, flow.voice))
-            return Step((*lead, HangupAction()), None, "hangup")
+                lead.append(SayAction(fill(node.text, line), lang, flow.voice))
+            return Step((*lead, HangupAction()), None, "hangup", lang)
     raise RuntimeError(f"flow {flow.id} ran {MAX_STEPS} nodes without input")  # validated away

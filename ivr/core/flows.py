@@ -20,6 +20,7 @@ hangup     say an optional ``text`` and end the call
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,6 +40,7 @@ class Say(_Node):
 
     kind: Literal["say"]
     text: str = Field(min_length=1)
+    texts: dict[str, str] = Field(default_factory=dict, description="language -> text")
     next: NodeId
 
 
@@ -55,6 +57,7 @@ class Option(_Node):
 
     next: NodeId
     keywords: tuple[str, ...] = ()
+    language: str | None = Field(None, description="choosing this option switches the call's language")
 
 
 class Menu(_Node):
@@ -62,6 +65,7 @@ class Menu(_Node):
 
     kind: Literal["menu"]
     prompt: str = Field(min_length=1)
+    prompts: dict[str, str] = Field(default_factory=dict, description="language -> prompt")
     options: dict[str, Option]
     timeout: int = Field(5, ge=1, le=60)
     retries: int = Field(2, ge=0, le=5)
@@ -89,6 +93,23 @@ class Transfer(_Node):
     fallback: NodeId | None = None
 
 
+class Exclusion(_Node):
+    """Tell the caller which channel handles a matter 12345 does not take, then end or go on."""
+
+    kind: Literal["exclusion"]
+    topic: str
+    next: NodeId | None = None
+
+
+class Hours(_Node):
+    """Branch on a schedule's opening hours."""
+
+    kind: Literal["hours"]
+    schedule: str
+    open: NodeId
+    closed: NodeId
+
+
 class Goto(_Node):
     """Continue in another flow."""
 
@@ -103,7 +124,8 @@ class Hangup(_Node):
     text: str = ""
 
 
-Node = Annotated[Say | Play | Menu | Queue | Transfer | Goto | Hangup, Field(discriminator="kind")]
+Node = Annotated[Say | Play | Menu | Queue | Transfer | Exclusion | Hours | Goto | Hangup,
+                 Field(discriminator="kind")]
 
 
 class Flow(BaseModel):
@@ -135,10 +157,15 @@ def _successors(node: _Node) -> list[tuple[str, str]]:
             out.append(("no_input", node.no_input))
     elif isinstance(node, Transfer) and node.fallback:
         out.append(("fallback", node.fallback))
+    elif isinstance(node, Exclusion) and node.next:
+        out.append(("next", node.next))
+    elif isinstance(node, Hours):
+        out += [("open", node.open), ("closed", node.closed)]
     return out
 
 
-def validate_flows(flows: dict[str, Flow], queues: set[str], targets: set[str]) -> list[Problem]:
+def validate_flows(flows: dict[str, Flow], queues: Collection[str], targets: Collection[str],
+                   topics: Collection[str] = (), schedules: Collection[str] = ()) -> list[Problem]:
     """Every problem in a set of flows: missing nodes, queues, targets, flows, input-less loops."""
     problems: list[Problem] = []
     for fid, flow in flows.items():
@@ -158,6 +185,10 @@ def validate_flows(flows: dict[str, Flow], queues: set[str], targets: set[str]) 
                 problems.append(Problem(nwhere, "queue", f"queue {node.queue!r} does not exist"))
             elif isinstance(node, Transfer) and node.target not in targets:
                 problems.append(Problem(nwhere, "target", f"target {node.target!r} is not in the plan"))
+            elif isinstance(node, Exclusion) and node.topic not in topics:
+                problems.append(Problem(nwhere, "topic", f"exclusion {node.topic!r} is not in the plan"))
+            elif isinstance(node, Hours) and node.schedule not in schedules:
+                problems.append(Problem(nwhere, "schedule", f"schedule {node.schedule!r} does not exist"))
             elif isinstance(node, Goto) and node.flow not in flows:
                 problems.append(Problem(nwhere, "flow", f"flow {node.flow!r} does not exist"))
     if not problems:
@@ -181,27 +212,34 @@ def _menu_problems(where: str, menu: Menu) -> list[Problem]:
 
 
 def _inputless_loops(flows: dict[str, Flow]) -> list[Problem]:
-    """Cycles through say/play/goto nodes only: the caller would never be asked anything."""
-    edges: dict[tuple[str, str], tuple[str, str]] = {}
+    """Cycles through say/play/exclusion/hours/goto nodes only: the caller is never asked."""
+    Key = tuple[str, str]
+    edges: dict[Key, list[Key]] = {}
     for fid, flow in flows.items():
         for nid, node in flow.nodes.items():
             if isinstance(node, Say | Play):
-                edges[(fid, nid)] = (fid, node.next)
+                edges[(fid, nid)] = [(fid, node.next)]
+            elif isinstance(node, Exclusion) and node.next:
+                edges[(fid, nid)] = [(fid, node.next)]
+            elif isinstance(node, Hours):
+                edges[(fid, nid)] = [(fid, node.open), (fid, node.closed)]
             elif isinstance(node, Goto):
-                edges[(fid, nid)] = (node.flow, flows[node.flow].start)
+                edges[(fid, nid)] = [(node.flow, flows[node.flow].start)]
     problems: list[Problem] = []
-    done: set[tuple[str, str]] = set()
-    for start in edges:
-        path: list[tuple[str, str]] = []
-        cur: tuple[str, str] | None = start
-        while cur is not None and cur in edges and cur not in done:
-            if cur in path:
-                loop = " -> ".join(f"{f}/{n}" for f, n in path[path.index(cur) :])
-                problems.append(
-                    Problem(f"flow {cur[0]} node {cur[1]}", "next", f"loops without caller input: {loop}")
-                )
-                break
-            path.append(cur)
-            cur = edges.get(cur)
-        done.update(path)
+    done: set[Key] = set()
+
+    def visit(cur: Key, path: list[Key]) -> None:
+        if cur in path:
+            loop = " -> ".join(f"{f}/{n}" for f, n in path[path.index(cur):])
+            problems.append(Problem(f"flow {cur[0]} node {cur[1]}", "next",
+                                    f"loops without caller input: {loop}"))
+            return
+        if cur in done or cur not in edges:
+            return
+        for nxt in edges[cur]:
+            visit(nxt, [*path, cur])
+        done.add(cur)
+
+    for start in list(edges):
+        visit(start, [])
     return problems

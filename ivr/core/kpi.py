@@ -4,7 +4,8 @@ Counters come as ``Counts`` (field -> integer, absent = 0), one per queue or lin
 15-minute bucket (see ``ivr/store/lua/common.lua``). Definitions, for every window:
 
 - answer rate = answered / (answered + abandoned - abandoned_short); short abandons
-  (caller hung up within ``short_abandon_seconds``) count neither way;
+  (caller hung up within ``short_abandon_seconds``) count neither way, nor do callers
+  who asked to be called back (not abandons; answered when the call back connects);
 - service level = answered within the queue's threshold / the same denominator, so a
   caller who gave up after the short-abandon threshold counts as not served;
 - ASA = total wait of answered calls / answered; average wait over answered and
@@ -14,10 +15,15 @@ Counters come as ``Counts`` (field -> integer, absent = 0), one per queue or lin
 - windows are whole buckets: ``15m`` and ``1h`` are the buckets that overlap the last 15
   minutes or hour (so they span 15-30 and 60-75 minutes), ``today`` starts at midnight
   Asia/Shanghai (UTC+8, no daylight saving).
+
+Staffing: arrivals (offered + overflow in) per hour, AHT (talk + wrap-up) and patience
+(total wait / abandons, the exponential estimate) over a window feed Erlang A (Erlang C
+when nobody abandoned) from :mod:`ivr.core.erlang`.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -25,10 +31,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from ivr.core.erlang import (
-    TargetNotReachedError,
+    QueueMetrics,
+    default_seat_range,
     erlang_a_metrics,
     erlang_c_metrics,
-    seats_needed,
+    offered_load,
+    staffing_curve,
 )
 
 BUCKET = 900
@@ -125,7 +133,10 @@ def figures(c: Mapping[str, int], sl_seconds: float, target: float | None) -> Fi
     return {
         "offered": g("offered"), "answered": answered, "abandoned": abandoned,
         "abandoned_short": short, "abandoned_counted": abandoned - short,
-        "callbacks": g("callbacks"), "overflow_out": g("overflow_out"),
+        "callbacks_requested": g("callback_requested"),
+        "callbacks_connected": g("callback_connected"),
+        "callbacks_failed": g("callback_failed"), "closed": g("closed"),
+        "overflow_out": g("overflow_out"),
         "overflow_in": g("overflow_in"), "noanswer": g("noanswer"),
         "answer_rate": rate, "target_answer_rate": target,
         "below_target": None if rate is None or target is None else rate < target,
@@ -145,7 +156,7 @@ def line_extras(c: Mapping[str, int]) -> Fig:
     transfers = {k.split(":", 1)[1]: int(v) for k, v in c.items() if k.startswith("transfer:")}
     return {"calls": int(c.get("calls", 0)), "ended_in_ivr": int(c.get("ended_in_ivr", 0)),
             "transferred": int(c.get("transferred", 0)) or sum(transfers.values()),
-            "transfers": transfers}
+            "transfers": transfers, "excluded": int(c.get("excluded", 0))}
 
 
 @dataclass(frozen=True)
@@ -167,15 +178,6 @@ def live_figures(live: Live, now: float) -> Fig:
                if live.oldest_arrival_ms is not None else 0.0)
     return {"waiting": live.waiting, "longest_wait_seconds": round(longest, 1),
             "seats": seats, "occupancy": _ratio(busy, busy + seats["ready"])}
-
-
-def merge_live(items: Iterable[Live]) -> Live:
-    """Whole-center live state from per-queue states (seats counted per queue)."""
-    items = list(items)
-    oldest = [x.oldest_arrival_ms for x in items if x.oldest_arrival_ms is not None]
-    states = add(dict(x.states) for x in items)
-    return Live(sum(x.waiting for x in items), min(oldest) if oldest else None,
-                sum(x.logged for x in items), tuple(sorted(states.items())))
 
 
 def windowed(series: Mapping[int, Mapping[str, int]], now: float, sl_seconds: float,
@@ -258,23 +260,47 @@ def staffing_inputs(c: Mapping[str, int], seconds: float, wrap_seconds: float,
     return cph, talk + wrap_seconds, patience
 
 
-def _needed(cph: float, aht: float, patience: float | None, rate: float | None,
-            sl: float | None, sl_seconds: float) -> int | None:
-    try:
-        return seats_needed(cph, aht, patience, rate, sl, sl_seconds)
-    except TargetNotReachedError:
-        return None
+def _sig(x: float) -> float:
+    """Three significant digits: staffing inputs are estimates, and the maths is memoised."""
+    return float(f"{x:.3g}")
+
+
+@functools.lru_cache(maxsize=512)
+def _first_seats(cph: float, aht: float, patience: float | None, rate: float | None,
+                 sl: float, sl_seconds: float) -> tuple[int | None, int | None, int | None]:
+    """Least seats for (both targets, the answer rate alone, the SL alone), in one pass."""
+    load = offered_load(cph, aht)
+    low, high = default_seat_range(load, patience)
+    if patience is not None:  # carried load <= seats: SL and answer rate <= seats / load
+        low = max(1, math.ceil(load * min(sl, rate or sl) * (1 - 1e-12)))
+    found: list[int | None] = [None, None, None]
+    start = low
+    while start <= high and None in found:
+        for m in staffing_curve(cph, aht, patience, sl_seconds, start, min(high, start + 15)):
+            ok_rate = rate is None or m.answer_rate >= rate
+            ok_sl = m.service_level >= sl
+            for i, ok in enumerate((ok_rate and ok_sl, ok_rate, ok_sl)):
+                if ok and found[i] is None:
+                    found[i] = m.seats
+        start += 16
+    return found[0], found[1], found[2]
+
+
+@functools.lru_cache(maxsize=512)
+def _model(cph: float, aht: float, patience: float | None, seats: int,
+           sl_seconds: float) -> QueueMetrics:
+    return (erlang_c_metrics(cph, aht, seats, sl_seconds) if patience is None
+            else erlang_a_metrics(cph, aht, patience, seats, sl_seconds))
 
 
 def _predict(cph: float, aht: float, patience: float | None, seats: int,
              sl_seconds: float) -> Fig | None:
     if seats < 1:
         return None
-    m = (erlang_c_metrics(cph, aht, seats, sl_seconds) if patience is None
-         else erlang_a_metrics(cph, aht, patience, seats, sl_seconds))
-    asa = round(m.asa, 1) if math.isfinite(m.asa) else None
+    m = _model(cph, aht, patience, seats, sl_seconds)
     return {"seats": seats, "answer_rate": round(m.answer_rate, 4),
-            "service_level": round(m.service_level, 4), "asa_seconds": asa,
+            "service_level": round(m.service_level, 4),
+            "asa_seconds": round(m.asa, 1) if math.isfinite(m.asa) else None,
             "occupancy": round(m.occupancy, 4)}
 
 
@@ -283,6 +309,8 @@ def staffing_advice(c: Mapping[str, int], seconds: float, *, target: float, sl_t
                     logged: int, ready: int) -> Fig:
     """Seats that would meet the answer-rate and service-level targets, from live figures."""
     cph, aht, patience = staffing_inputs(c, seconds, wrap_seconds, default_aht_seconds)
+    cph, aht = _sig(cph), _sig(aht)
+    patience = None if patience is None else _sig(patience)
     out: Fig = {"calls_per_hour": round(cph, 1), "aht_seconds": round(aht, 1),
                 "patience_seconds": None if patience is None else round(patience, 1),
                 "model": "erlang-a" if patience is not None else "erlang-c",
@@ -292,11 +320,9 @@ def staffing_advice(c: Mapping[str, int], seconds: float, *, target: float, sl_t
         return out | {"seats_needed": 0, "seats_for_answer_rate": 0, "seats_for_sl": 0,
                       "at_needed": None, "at_logged_in": None}
     ar = target if patience is not None else None
-    needed = _needed(cph, aht, patience, ar, sl_target, sl_seconds)
+    needed, for_rate, for_sl = _first_seats(cph, aht, patience, ar, sl_target, sl_seconds)
     return out | {
-        "seats_needed": needed,
-        "seats_for_answer_rate": _needed(cph, aht, patience, ar, None, sl_seconds),
-        "seats_for_sl": _needed(cph, aht, patience, None, sl_target, sl_seconds),
+        "seats_needed": needed, "seats_for_answer_rate": for_rate, "seats_for_sl": for_sl,
         "at_needed": _predict(cph, aht, patience, needed or 0, sl_seconds),
         "at_logged_in": _predict(cph, aht, patience, logged, sl_seconds),
     }

@@ -64,6 +64,16 @@ class Target(BaseModel):
     dial: str = ""  # the E.164 or SIP address actually dialed; defaults to number
 
 
+class Exclusion(BaseModel):
+    """A matter 12345 does not take, and the channel that does (litigation, petitions, ...)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    text: str = Field(min_length=1)
+    text_en: str = ""
+
+
 class NumberPlan(BaseModel):
     """All lines and transfer targets of one center."""
 
@@ -74,6 +84,7 @@ class NumberPlan(BaseModel):
     unknown_notice: str = ""
     lines: tuple[Line, ...]
     targets: dict[str, Target] = {}
+    exclusions: dict[str, Exclusion] = {}
 
     @model_validator(mode="after")
     def _unique_numbers(self) -> NumberPlan:

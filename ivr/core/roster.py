@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ivr.core.hours import Schedule
 
 ANY_SKILL = "any"
 
@@ -15,6 +19,17 @@ class Overflow(BaseModel):
     to: str
     after_seconds: float | None = Field(None, gt=0)
     when_no_seats: bool = True
+
+
+class CallbackPolicy(BaseModel):
+    """Offering waiting callers a call back that keeps their place in line."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    offer_after_seconds: float = Field(60, ge=0)
+    max_attempts: int = Field(3, ge=1, le=10)
+    retry_seconds: float = Field(120, ge=10)
+    caller_id: str = Field("", description="number the call back comes from ('' = the line)")
 
 
 class QueueConfig(BaseModel):
@@ -33,6 +48,10 @@ class QueueConfig(BaseModel):
     ring_timeout_seconds: int = Field(20, ge=5, le=120)
     default_aht_seconds: float = Field(240, gt=0)
     overflow: Overflow | None = None
+    hours: str | None = Field(None, description="schedule name; none = open 7x24")
+    when_closed: Literal["overflow", "callback", "message"] = "overflow"
+    closed_text: str = "您好，现在是非工作时间，请在工作时间再拨。"
+    callback: CallbackPolicy | None = None
 
 
 class Seat(BaseModel):
@@ -69,6 +88,7 @@ class Roster(BaseModel):
 
     queues: tuple[QueueConfig, ...] = Field(min_length=1)
     seats: tuple[Seat, ...] = ()
+    schedules: dict[str, Schedule] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _references(self) -> Roster:
@@ -86,6 +106,13 @@ class Roster(BaseModel):
                     f"queue {q.id} overflows to {q.overflow.to}, which overflows again: "
                     "chains are not allowed"
                 )
+        for q in self.queues:
+            if q.hours and q.hours not in self.schedules:
+                raise ValueError(f"queue {q.id} uses missing schedule {q.hours!r}")
+            if q.hours and q.when_closed == "overflow" and not q.overflow:
+                raise ValueError(f"queue {q.id} overflows when closed but has no overflow")
+            if q.hours and q.when_closed == "callback" and not q.callback:
+                raise ValueError(f"queue {q.id} offers a callback when closed but has no callback")
         sids = [s.id for s in self.seats]
         dup = {i for i in sids if sids.count(i) > 1}
         if dup:

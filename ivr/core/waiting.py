@@ -25,3 +25,27 @@ APOLOGY = {
     "en-US": "Sorry, our system is busy. We are putting you through to an operator.",
 }
 NO_SEAT_NOTICE = "对不起，暂时无法接通，请稍后再拨。"
+
+CALLBACK_OFFER = {
+    "zh-CN": "如需我们稍后回拨，请按1，您的排队位置将为您保留。",
+    "en-US": "To be called back instead of waiting, press 1. You keep your place in line.",
+}
+CALLBACK_CONFIRM = {
+    "zh-CN": "好的，轮到您时我们将回拨本机号码，请挂机等候。",
+    "en-US": "Thank you. We will call you back when it is your turn. You may hang up now.",
+}
+CALLBACK_GREETING = {
+    "zh-CN": "您好，这里是12345政务服务便民热线，您之前预约了回拨，现在为您接通人工服务。",
+    "en-US": "Hello, this is the 12345 hotline calling you back as requested. Connecting you now.",
+}
+SURVEY = {
+    "zh-CN": "请对本次服务进行评价：满意请按1，基本满意请按2，不满意请按3。",
+    "en-US": "Please rate this call: satisfied, press 1; basically satisfied, press 2; "
+             "dissatisfied, press 3.",
+}
+THANKS = {"zh-CN": "感谢您的评价，再见。", "en-US": "Thank you for your feedback. Goodbye."}
+
+
+def pick(texts: dict[str, str], language: str) -> str:
+    """The text in the caller's language: English for any en-*, else Mandarin."""
+    return texts["en-US"] if language.lower().startswith("en") else texts["zh-CN"]

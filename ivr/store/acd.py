@@ -84,19 +84,20 @@ class Acd:
         """A call enters the IVR."""
         return await self._run("begin", sid, line, caller)
 
-    async def enqueue(self, sid: str, line: str, action: EnqueueAction, caller: str) -> Result:
+    async def enqueue(self, sid: str, line: str, action: EnqueueAction, caller: str,
+                      language: str = "zh-CN", closed_from: str = "") -> Result:
         """A call asks for a seat: offered at once, or waiting with its position."""
         widen = -1 if action.widen_after is None else int(action.widen_after * 1000)
         return await self._run("enqueue", sid, line, action.queue, action.skill,
-                               action.priority, widen, caller)
+                               action.priority, widen, caller, language, closed_from)
 
     async def wait(self, sid: str) -> Result:
         """Where a waiting call stands."""
         return await self._run("wait", sid)
 
-    async def answered(self, sid: str, seat: str) -> Result:
-        """The seat picked up the call."""
-        return await self._run("answered", sid, seat)
+    async def answered(self, sid: str, seat: str, leg: str = "") -> Result:
+        """The seat picked up the call (``leg``: the seat leg's call sid)."""
+        return await self._run("answered", sid, seat, leg)
 
     async def dial_done(self, sid: str, seat: str, status: str, duration: float) -> Result:
         """The dial to a seat ended with Twilio's DialCallStatus."""
@@ -106,9 +107,29 @@ class Acd:
         """The call ended (final status callback)."""
         return await self._run("hangup", sid, status, ivr_outcome)
 
-    async def transfer(self, sid: str, target: str, line: str) -> Result:
-        """The IVR hands the call to a transfer target."""
-        return await self._run("transfer", sid, target, line)
+    async def note(self, sid: str, kind: str, what: str, line: str, caller: str = "") -> Result:
+        """The IVR ends the call's stay with a reason: transfer, exclusion or closed queue."""
+        return await self._run("note", sid, kind, what, line, caller)
+
+    async def callback_request(self, sid: str, number: str) -> Result:
+        """A waiting caller asks to be called back, keeping the place in line."""
+        return await self._run("callback", sid, "request", number)
+
+    async def callback_failed(self, sid: str, max_attempts: int, retry_seconds: float) -> Result:
+        """A callback attempt was not answered: retry later, or give up after the last."""
+        return await self._run("callback", sid, "failed", max_attempts, int(retry_seconds * 1000))
+
+    async def rate(self, sid: str, rating: str) -> Result:
+        """Record the caller's survey answer (1, 2 or 3)."""
+        return await self._run("rate", sid, "rating", rating)
+
+    async def dispose(self, sid: str, category: str, resolved: bool, department: str) -> Result:
+        """Record the seat's disposition of an answered call."""
+        return await self._run("rate", sid, "disposition", category, int(resolved), department)
+
+    async def handoff(self, seat: str, kind: str, what: str, keep: bool) -> Result:
+        """The seat hands its caller on (transfer or exclusion)."""
+        return await self._run("seat_handoff", seat, kind, what, int(keep))
 
     async def seat(self, seat: str, action: str) -> Result:
         """A seat logs in, goes ready, takes a break or logs out."""

@@ -61,5 +61,6 @@ def make_client(url: str, settings: Settings) -> Redis:
         return cluster  # type: ignore[return-value]  # same command API, routed by hash slot
     pool = BlockingConnectionPool.from_url(
         url, decode_responses=True, max_connections=settings.redis_max_connections,
-        timeout=timeout, socket_timeout=timeout, socket_connect_timeout=timeout)
+        timeout=settings.redis_pool_wait_seconds, socket_timeout=timeout,
+        socket_connect_timeout=timeout)
     return Redis.from_pool(pool)

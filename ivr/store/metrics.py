@@ -9,6 +9,7 @@ The formulas are in :mod:`ivr.core.kpi`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,32 +31,64 @@ def sl_target_of(q: QueueConfig) -> float:
     return float(getattr(q, "sl_target", DEFAULT_SL_TARGET))
 
 
+class BucketCache:
+    """Counter hashes of settled buckets, each read from Redis once and kept in memory.
+
+    A bucket over for ``grace`` seconds never changes again (the scripts count at the
+    ``now`` they are given). Holds at most the buckets of the last ``keep`` seconds.
+    """
+
+    def __init__(self, grace: float = 60.0, keep: int = 26 * 3600) -> None:
+        self.grace, self.keep = grace, keep
+        self.data: dict[tuple[str, str, int], kpi.Counts] = {}
+        self._pruned = 0
+
+    def get(self, kind: str, name: str, bucket: int) -> kpi.Counts | None:
+        """A cached bucket, or None."""
+        return self.data.get((kind, name, bucket))
+
+    def put(self, kind: str, name: str, bucket: int, counts: kpi.Counts, now: float) -> None:
+        """Keep a bucket if it is settled and recent enough; forget the too old ones."""
+        if kpi.bucket_of(now) != self._pruned:
+            self._pruned = kpi.bucket_of(now)
+            for key in [k for k in self.data if k[2] < now - self.keep]:
+                del self.data[key]
+        if bucket + kpi.BUCKET + self.grace <= now and bucket >= now - self.keep:
+            self.data[(kind, name, bucket)] = counts
+
+
 class Metrics:
     """Monitoring figures of one center, read from Redis at the clock's current time."""
 
     def __init__(self, redis: Redis, keys: Keys, config: CenterConfig, clock: Clock,
-                 rules: kpi.AlertRules | None = None) -> None:
+                 rules: kpi.AlertRules | None = None, cache: BucketCache | None = None) -> None:
         self.redis = redis
         self.keys = keys
         self.config = config
         self.clock = clock
         self.rules = rules or kpi.AlertRules()
+        self.cache = cache or BucketCache()
 
     async def series(self, kind: str, names: Sequence[str],
                      buckets: Sequence[int]) -> dict[str, Series]:
         """Counter hashes of queues (kind ``q``) or lines (``l``): name -> bucket -> counts."""
+        now = self.clock.now()
+        out: dict[str, Series] = {name: {} for name in names}
+        missing: list[tuple[str, int]] = []
         pipe = self.redis.pipeline(transaction=False)
         for name in names:
             for b in buckets:
-                pipe.hgetall(self.keys.cnt(kind, name, b))
-        flat = iter(await pipe.execute())
-        out: dict[str, Series] = {}
-        for name in names:
-            out[name] = {}
-            for b in buckets:
-                raw = next(flat)
-                if raw:
-                    out[name][b] = {k: int(v) for k, v in raw.items()}
+                hit = self.cache.get(kind, name, b)
+                if hit is None:
+                    missing.append((name, b))
+                    pipe.hgetall(self.keys.cnt(kind, name, b))
+                elif hit:
+                    out[name][b] = hit
+        for (name, b), raw in zip(missing, await pipe.execute(), strict=True):
+            counts = {sys.intern(k): int(v) for k, v in raw.items()}
+            self.cache.put(kind, name, b, counts, now)
+            if counts:
+                out[name][b] = counts
         return out
 
     async def live(self, queues: Sequence[str]) -> dict[str, kpi.Live]:
@@ -164,8 +197,9 @@ class Metrics:
             for b, c in series.items():
                 merged[b] = kpi.add([merged.get(b, {}), c])
         logged, states = await self.center_seats()
-        center_live = kpi.merge_live(live.values())
-        center_live = kpi.Live(center_live.waiting, center_live.oldest_arrival_ms, logged,
+        oldest = [x.oldest_arrival_ms for x in live.values() if x.oldest_arrival_ms is not None]
+        center_live = kpi.Live(sum(x.waiting for x in live.values()),
+                               min(oldest) if oldest else None, logged,
                                tuple(sorted(states.items())))
         sl = min((q.sl_seconds for q in self.config.roster.queues), default=15.0)
         target = max((q.target_answer_rate for q in self.config.roster.queues), default=0.99)

@@ -20,12 +20,15 @@ NAMES = (
     "answered",
     "dial_done",
     "hangup",
-    "transfer",
+    "note",
     "seat",
     "tick",
     "seat_sync",
     "seat_remove",
     "cfg_write",
+    "callback",
+    "rate",
+    "seat_handoff",
 )
 
 

@@ -24,7 +24,8 @@ class CallControl(Protocol):
         """Send a live call to a new TwiML URL at once."""
         ...
 
-    async def create_call(self, to: str, from_: str, url: str) -> str:
+    async def create_call(self, to: str, from_: str, url: str,
+                          status_callback: str | None = None) -> str:
         """Place an outbound call that runs the TwiML at ``url``; returns its sid."""
         ...
 
@@ -35,7 +36,8 @@ class NullCallControl:
     async def redirect(self, call_sid: str, url: str) -> None:
         """Do nothing."""
 
-    async def create_call(self, to: str, from_: str, url: str) -> str:
+    async def create_call(self, to: str, from_: str, url: str,
+                          status_callback: str | None = None) -> str:
         """Refuse: no credentials to place calls with."""
         raise RuntimeError("Twilio REST credentials are not configured")
 
@@ -50,11 +52,17 @@ class RecordingCallControl:
         """Record a redirect."""
         self.requests.append(("redirect", {"sid": call_sid, "url": url}))
 
-    async def create_call(self, to: str, from_: str, url: str) -> str:
+    async def create_call(self, to: str, from_: str, url: str,
+                          status_callback: str | None = None) -> str:
         """Record a placed call and make up its sid."""
         sid = f"CAfake{len(self.requests):026d}"
-        self.requests.append(("create_call", {"to": to, "from": from_, "url": url, "sid": sid}))
+        self.requests.append(("create_call", {"to": to, "from": from_, "url": url, "sid": sid,
+                                              "status_callback": status_callback or ""}))
         return sid
+
+    def created(self) -> list[dict[str, str]]:
+        """The calls placed so far."""
+        return [r for op, r in self.requests if op == "create_call"]
 
     def redirected(self) -> list[str]:
         """Sids of the calls redirected so far."""
@@ -84,9 +92,14 @@ class TwilioCallControl:
         except Exception:  # the hold loop picks the call up anyway
             log.exception("redirect of %s failed; the next hold loop will connect it", call_sid)
 
-    async def create_call(self, to: str, from_: str, url: str) -> str:
+    async def create_call(self, to: str, from_: str, url: str,
+                          status_callback: str | None = None) -> str:
         """Place a call through Twilio."""
+        extra: dict[str, Any] = {}
+        if status_callback:
+            extra = {"status_callback": status_callback, "status_callback_method": "POST",
+                     "status_callback_event": ["completed"]}
         call = await asyncio.to_thread(
-            lambda: self._client.calls.create(to=to, from_=from_, url=url, method="POST")
+            lambda: self._client.calls.create(to=to, from_=from_, url=url, method="POST", **extra)
         )
         return str(call.sid)

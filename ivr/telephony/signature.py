@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
+
 from twilio.request_validator import RequestValidator
+
+
+class _Multi(dict[str, list[str]]):
+    """Form parameters with repeated names, as RequestValidator reads them (``getall``)."""
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]
 
 
 class SignatureChecker:
@@ -17,13 +26,21 @@ class SignatureChecker:
         """The URL Twilio signed: the public base URL (behind a proxy) plus path and query."""
         return f"{self._base}{path_qs}" if self._base else request_url
 
-    def valid(self, url: str, params: dict[str, str], signature: str | None) -> bool:
-        """Whether ``signature`` is Twilio's for this URL and POST parameters."""
+    def valid(self, url: str, params: dict[str, str] | dict[str, list[str]],
+              signature: str | None) -> bool:
+        """Whether ``signature`` is Twilio's for this URL and POST parameters.
+
+        One HMAC over the exact public URL first (the common case, cheap); only when that
+        fails does Twilio's own ``validate`` try its URL variants (ports) as well.
+        """
         if not self.enabled:
             return True
         if not signature:
             return False
-        return bool(self._validator.validate(url, params, signature))
+        multi = _Multi({k: v if isinstance(v, list) else [v] for k, v in params.items()})
+        if hmac.compare_digest(self._validator.compute_signature(url, multi), signature):
+            return True
+        return bool(self._validator.validate(url, multi, signature))
 
     def sign(self, url: str, params: dict[str, str]) -> str:
         """The signature Twilio would send (for tests and the call simulator)."""

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Respons
 from pydantic import BaseModel
 
 from ivr.core.configdocs import dump
-from ivr.core.numbers import Line, Target
+from ivr.core.hours import Schedule
+from ivr.core.numbers import Exclusion, Line, Target
 from ivr.core.roster import QueueConfig, Seat
 from ivr.web.changes import apply, need_etag
 from ivr.web.roles import Admin, Monitor
@@ -141,6 +142,8 @@ def crud(kind: str, path: str, model: type[T], id_field: str, label: str) -> Non
 
 crud("lines", "lines", Line, "number", "lines (dialable numbers of the plan)")
 crud("targets", "targets", Target, "", "transfer targets (110, utilities, neighbouring cities)")
+crud("exclusions", "exclusions", Exclusion, "", "exclusions (matters 12345 does not take)")
+crud("schedules", "schedules", Schedule, "", "opening-hours schedules and holiday calendars")
 crud("queues", "queues", QueueConfig, "id", "queues (the 12345 pool and sub-centers)")
 crud("seats", "roster", Seat, "id", "seats of the roster")
 

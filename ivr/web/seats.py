@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ivr.auth import check_seat_token
 from ivr.web.services import Svc
@@ -64,6 +64,108 @@ async def get_seat(seat_id: AuthedSeat, svc: Svc) -> SeatView:
     return await _view(svc, seat_id)
 
 
+class TransferBody(BaseModel):
+    """Where to hand the caller: a target of the plan (110, 95598, tianjin, ...)."""
+
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [
+        {"target": "police", "mode": "cold"}, {"target": "electricity", "mode": "warm"}]}}
+    target: str = Field(max_length=40)
+    mode: Literal["cold", "warm"] = "cold"
+
+
+class ExclusionBody(BaseModel):
+    """Which matter 12345 does not take (numbers/exclusions.yaml)."""
+
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{"topic": "litigation"}]}}
+    topic: str = Field(max_length=40)
+
+
+class DispositionBody(BaseModel):
+    """The seat's record of the call it just finished (during wrap-up)."""
+
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [
+        {"category": "complaint", "resolved": False, "department": "市场监督管理局"}]}}
+    category: Literal["question", "help", "complaint", "report", "suggestion"]
+    resolved: bool
+    department: str = Field("", max_length=80)
+
+
+class HandoffOut(BaseModel):
+    """What happened to the caller."""
+
+    call: str
+    action: str
+
+
+SEAT_ERR: dict[int | str, dict[str, str]] = {401: {"description": "not this seat's token"},
+                                              409: {"description": "the seat has no such call"},
+                                              422: {"description": "unknown target or topic"}}
+
+
+@router.post("/{seat_id}/transfer", summary="Transfer my caller (110/119/120/122, utilities, cities)",
+             responses=SEAT_ERR)
+async def transfer(seat_id: AuthedSeat, body: TransferBody, svc: Svc) -> HandoffOut:
+    """Hand the caller on: cold (seat freed at once) or warm (a conference).
+
+    Cold: the caller is dialed to the target and the seat goes to wrap-up. Warm: caller,
+    seat and target meet in a conference; the seat stays until it hangs up.
+    """
+    target = svc.config.plan.targets.get(body.target)
+    if target is None:
+        raise HTTPException(422, f"target {body.target!r} is not in the plan")
+    res = await svc.store().handoff(seat_id, "transfer", body.target, keep=body.mode == "warm")
+    if res.get("error"):
+        raise HTTPException(409, res["error"])
+    sid = str(res["sid"])
+    if body.mode == "cold":
+        await svc.control.redirect(sid, svc.url("/voice/transfer-out", target=body.target))
+    else:
+        room = f"xfer-{sid}"
+        await svc.control.redirect(sid, svc.url("/voice/conference", room=room))
+        if res.get("leg"):
+            await svc.control.redirect(str(res["leg"]), svc.url("/voice/conference", room=room,
+                                                                call=sid, seat=seat_id))
+        info = await svc.store().call_info(sid)
+        line = svc.config.line(info.get("ln", ""))
+        await svc.control.create_call(target.dial or target.number,
+                                      svc.settings.callback_from or (line.number if line else ""),
+                                      svc.url("/voice/conference", room=room))
+    await svc.redirect(res.get("redirect", []))
+    return HandoffOut(call=sid, action=f"{body.mode} transfer to {body.target}")
+
+
+@router.post("/{seat_id}/exclusion", summary="Tell my caller where the matter belongs",
+             responses=SEAT_ERR)
+async def exclusion(seat_id: AuthedSeat, body: ExclusionBody, svc: Svc) -> HandoffOut:
+    """The caller hears which channel handles the matter (litigation, petitions, ...)."""
+    if body.topic not in svc.config.plan.exclusions:
+        raise HTTPException(422, f"exclusion {body.topic!r} is not in the plan")
+    res = await svc.store().handoff(seat_id, "exclusion", body.topic, keep=False)
+    if res.get("error"):
+        raise HTTPException(409, res["error"])
+    sid = str(res["sid"])
+    info = await svc.store().call_info(sid)
+    await svc.control.redirect(sid, svc.url("/voice/exclusion", topic=body.topic,
+                                            lang=info.get("lg", "zh-CN")))
+    await svc.redirect(res.get("redirect", []))
+    return HandoffOut(call=sid, action=f"exclusion {body.topic}")
+
+
+@router.post("/{seat_id}/disposition", summary="Record how my last call was handled",
+             responses=SEAT_ERR)
+async def disposition(seat_id: AuthedSeat, body: DispositionBody, svc: Svc) -> HandoffOut:
+    """Category (question, help, complaint, report, suggestion), resolved or handed on."""
+    info = await svc.store().seat_info(seat_id)
+    last = info.get("last", "")
+    if not last:
+        raise HTTPException(409, "the seat has not finished a call yet")
+    res = await svc.store().dispose(last, body.category, body.resolved, body.department)
+    if not res.get("ok"):
+        raise HTTPException(409, "that call already has a disposition, or was not answered")
+    return HandoffOut(call=last, action="disposition recorded")
+
+
+# the generic state route comes last, so that /transfer, /exclusion, ... match first
 @router.post(
     "/{seat_id}/{action}",
     summary="Change the seat's state",
@@ -79,3 +181,4 @@ async def seat_action(seat_id: AuthedSeat, action: Literal["login", "ready", "br
         raise HTTPException(409, f"cannot {action}: {res['error']}")
     await svc.redirect(res.get("redirect", []))
     return await _view(svc, seat_id)
+

@@ -52,9 +52,33 @@ class Services:
         return self.acd
 
     async def redirect(self, sids: list[str]) -> None:
-        """Pull calls that a seat was reserved for out of their hold loop."""
+        """Connect calls a seat was reserved for (hold-loop redirect, or call back).
+
+        Callers who asked for a callback and hung up are called back instead.
+        """
+        callbacks = any(q.callback for q in self.config.roster.queues)
         for sid in sids:
-            await self.control.redirect(sid, self.url("/voice/wait"))
+            info = await self.store().call_info(sid) if callbacks else {}
+            if info.get("cb") == "1" and info.get("gone") == "1":
+                await self.call_back(sid, info)
+            else:
+                await self.control.redirect(sid, self.url("/voice/wait"))
+
+    async def call_back(self, sid: str, info: dict[str, str]) -> None:
+        """Place the call back to a caller whose place in line has come up."""
+        queue = next((q for q in self.config.roster.queues if q.id == info.get("q")), None)
+        policy = queue.callback if queue else None
+        line = self.config.line(info.get("ln", ""))
+        from_ = (policy.caller_id if policy and policy.caller_id else
+                 self.settings.callback_from or (line.number if line else ""))
+        try:
+            await self.control.create_call(
+                info.get("cbn", ""), from_, self.url("/voice/callback-connect", call=sid),
+                status_callback=self.url("/voice/callback-status", call=sid))
+        except Exception:  # no REST credentials or Twilio refused: count a failed attempt
+            attempts, retry = (policy.max_attempts, policy.retry_seconds) if policy else (1, 60)
+            res = await self.store().callback_failed(sid, attempts, retry)
+            await self.redirect(res.get("redirect", []))
 
 
 def get_services(request: Request) -> Services:

@@ -172,7 +172,7 @@ async def test_simulate_returns_path_and_twiml_without_live_state(app_env: dict[
                                                                   svc: Services) -> None:
     c = client(app_env)
     resp = await c.post("/api/flows/entry-12345/simulate", headers=MONITOR,
-                        json={"line": "12345", "inputs": [{"kind": "digits", "value": "9"},
+                        json={"line": "12345", "inputs": [{"kind": "digits", "value": "7"},
                                                           {"kind": "digits", "value": "3"}]})
     assert resp.status_code == 200, resp.text
     steps = resp.json()

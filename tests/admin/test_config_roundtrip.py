@@ -31,7 +31,7 @@ def test_export_import_export_is_identical(tmp_path: Path, redis_url: str, cente
     out = runner.invoke(main, ["config", "export", str(b)], env=env)
     assert out.exit_code == 0
     assert _tree(a) == _tree(b)
-    assert len(_tree(a)) == 7  # plan, four flows, queues, roster
+    assert len(_tree(a)) == 10  # plan, exclusions, five flows, queues, roster, hours
     # and the exported config means the same as the repository's
     assert split(load(a))[0] == split(load(ROOT))[0]
 

@@ -66,7 +66,7 @@ def api_schema(live_url: str) -> schemathesis.BaseSchema:
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance,
           checks.content_type_conformance, checks.response_schema_conformance,
           checks.response_headers_conformance]
-ADMIN_PATHS = re.compile(r"^/api/(lines|targets|queues|roster|plan|audit|flows)")
+ADMIN_PATHS = re.compile(r"^/api/(lines|targets|exclusions|schedules|queues|roster|plan|audit|flows)")
 
 
 def test_admin_api_conforms_to_its_schema(api_schema: schemathesis.BaseSchema) -> None:

@@ -29,7 +29,7 @@ def big_config(base: CenterConfig, pool_seats: int = 40) -> CenterConfig:
     seats = [Seat(id=f"x{i:03d}", endpoint=f"client:x{i:03d}", queues=("pool",),
                   skills=tuple(SKILLS[i % len(SKILLS)])) for i in range(pool_seats)]
     seats += [s for s in base.roster.seats if not s.queues[0] == "pool"]
-    roster = Roster(queues=base.roster.queues, seats=tuple(seats))
+    roster = Roster(queues=base.roster.queues, seats=tuple(seats), schedules=base.roster.schedules)
     flows = {fid: base.flows.latest(fid) for fid in base.flows.current}
     return build(base.plan, flows, roster)
 

@@ -47,7 +47,8 @@ async def test_dual_line_goes_straight_to_a_skilled_seat(phone: Phone, svc: Serv
     clock.advance(120)
     root = await phone.twiml("/voice/dial-done?seat=p01", CallSid="CA1",
                              DialCallStatus="completed", DialCallDuration="120")
-    assert verbs(root) == ["Hangup"]
+    assert verbs(root) == ["Gather", "Hangup"], "the after-call survey, then goodbye"
+    assert "满意请按1" in says(root)[0]
     assert (await svc.store().seat_info("p01"))["st"] == "wrapup"
     await phone.twiml("/voice/status", CallSid="CA1", CallStatus="completed")
     await phone.twiml("/voice/status", CallSid="CA1", CallStatus="completed")  # repeated
@@ -153,11 +154,11 @@ async def test_spoken_emergency_word_and_failed_transfer_falls_back_to_pool(
 async def test_wrong_key_reprompts_then_falls_back(phone: Phone) -> None:
     root = await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12345")
     action = root.find("Gather").get("action")  # type: ignore[union-attr]
-    root = await phone.twiml(action or "", CallSid="CA1", Digits="9")
+    root = await phone.twiml(action or "", CallSid="CA1", Digits="7")
     assert verbs(root) == ["Gather", "Redirect"]
     assert "有误" in says(root)[0]
     action = root.find("Gather").get("action")  # type: ignore[union-attr]
-    root = await phone.twiml(action or "", CallSid="CA1", Digits="7")
+    root = await phone.twiml(action or "", CallSid="CA1", Digits="8")
     assert verbs(root)[-1] == "Redirect" and "/voice/wait" in (root.find("Redirect").text or "")  # type: ignore[union-attr]
 
 

@@ -1,10 +1,11 @@
 -- answered.lua: the seat picked up (the <Dial> noun's answered status callback).
 -- KEYS[1] center meta key
--- ARGV[1] now ms, ARGV[2] sid, ARGV[3] seat id
+-- ARGV[1] now ms, ARGV[2] sid, ARGV[3] seat id, ARGV[4] the seat leg's call sid ('' unknown)
 -- Returns JSON {ok}: true when this answer was recorded now, false if it did not apply
 -- (already recorded, another seat's reservation, or the call is over).
 local sid, seat = ARGV[2], ARGV[3]
 local c = hash(K.call(sid))
 if c.st ~= 'offered' or c.seat ~= seat then return cjson.encode({ok = false, st = c.st}) end
 mark_answered(sid, NOW)
+if ARGV[4] ~= '' then redis.call('HSET', K.call(sid), 'leg', ARGV[4]) end
 return cjson.encode({ok = true, st = 'talking'})

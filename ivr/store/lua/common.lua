@@ -134,7 +134,7 @@ local function status(sid)
   local ck = K.call(sid)
   local c = hash(ck)
   if not c.st then return {st = 'unknown'} end
-  local out = {st = c.st, q = c.q, ln = c.ln}
+  local out = {st = c.st, q = c.q, ln = c.ln, cb = c.cb}
   if c.st == 'offered' or c.st == 'talking' then
     out.seat = c.seat
     out.ep = redis.call('HGET', K.seat(c.seat), 'ep')
@@ -190,6 +190,7 @@ local function mark_answered(sid, at)
   if wait <= num(redis.call('HGET', K.qcfg(c.q), 'sl'), 15000) then
     count(c.q, c.ln, 'sl_answered', 1)
   end
+  if c.cb == '1' then count(c.q, c.ln, 'callback_connected', 1) end
 end
 
 -- End a call for good with an outcome; the record expires after the retention period.
@@ -197,7 +198,7 @@ local function end_call(sid, outcome)
   local ck = K.call(sid)
   redis.call('HSET', ck, 'st', 'ended', 'out', outcome, 'tend', NOW)
   redis.call('ZREM', K.live(), sid)
-  redis.call('ZREM', K.timers(), 'k:' .. sid, 'o:' .. sid, 'r:' .. sid)
+  redis.call('ZREM', K.timers(), 'k:' .. sid, 'o:' .. sid, 'r:' .. sid, 'c:' .. sid)
   local keep = num(redis.call('HGET', K.meta(), 'retention'), 604800)
   redis.call('EXPIRE', ck, keep)
 end
@@ -217,6 +218,7 @@ local function finish_talk(sid)
   local seat = c.seat
   if seat and seat ~= '' and redis.call('HGET', K.seat(seat), 'call') == sid then
     local wrap = num(redis.call('HGET', K.qcfg(c.q), 'wrap'), 10000)
+    redis.call('HSET', K.seat(seat), 'last', sid)
     if wrap <= 0 then return seat_ready(seat) end
     redis.call('HSET', K.seat(seat), 'st', 'wrapup', 'call', '', 'since', NOW)
     redis.call('ZADD', K.timers(), NOW + wrap, 'w:' .. seat)

@@ -15,6 +15,10 @@ local outcome
 if c.st == 'ivr' then
   outcome = (ivr_out ~= '' and ivr_out) or c.pend or 'ivr_end'
   count(nil, c.ln, 'ended_in_ivr', 1)
+elseif (c.st == 'waiting' or c.st == 'offered' or c.st == 'retry') and c.cb == '1' then
+  -- the caller asked to be called back: hanging up keeps the place in line
+  redis.call('HSET', ck, 'gone', '1')
+  return cjson.encode({outcome = 'callback_pending', redirect = redirect})
 elseif c.st == 'waiting' or c.st == 'offered' then
   redis.call('ZREM', K.wait(c.q, c.sk), sid)
   local wait = math.max(0, NOW - num(c.t0, NOW))

@@ -23,6 +23,10 @@ for _, m in ipairs(due) do
       if place(id) then got(id) end
     elseif kind == 'o' and c.st == 'waiting' then
       if overflow(id) then got(id) end
+    elseif kind == 'c' and c.st == 'retry' then
+      -- a callback attempt failed earlier: the place in line comes back now
+      redis.call('HSET', ck, 'st', 'waiting')
+      if place(id) then got(id) end
     elseif kind == 'r' and c.st == 'offered' then
       -- the caller never reached the seat's <Dial>: free the seat, requeue the call
       count(c.q, c.ln, 'resv_expired', 1)

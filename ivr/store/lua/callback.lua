@@ -1,0 +1,38 @@
+-- callback.lua: queued callbacks. A waiting caller asks to be called back and keeps the
+-- place in line; when a seat is reserved for the place the service calls the caller;
+-- an attempt that is not answered is retried later, a bounded number of times.
+-- KEYS[1] center meta key
+-- ARGV[1] now ms, ARGV[2] sid, ARGV[3] action:
+--   request  ARGV[4] number to call back            -> {ok} (the call must be waiting)
+--   failed   ARGV[4] max attempts, ARGV[5] retry ms  -> {outcome: retry|callback_failed,
+--            redirect}: the seat is freed; the place comes back after the retry delay
+-- Returns JSON as above, {ok=false, st} when the action does not apply to the call's state.
+local sid, action = ARGV[2], ARGV[3]
+local ck = K.call(sid)
+local c = hash(ck)
+if action == 'request' then
+  if c.st ~= 'waiting' or c.cb == '1' then return cjson.encode({ok = false, st = c.st}) end
+  redis.call('HSET', ck, 'cb', '1', 'cbn', ARGV[4], 'cba', 0)
+  count(c.q, c.ln, 'callback_requested', 1)
+  return cjson.encode({ok = true})
+end
+if action == 'failed' then
+  if c.st ~= 'offered' or c.cb ~= '1' then return cjson.encode({ok = false, st = c.st}) end
+  local redirect = {}
+  local attempts = num(c.cba, 0) + 1
+  redis.call('HSET', ck, 'cba', attempts, 'seat', '')
+  redis.call('ZREM', K.timers(), 'r:' .. sid)
+  if c.seat ~= '' and redis.call('HGET', K.seat(c.seat), 'call') == sid then
+    local got = seat_ready(c.seat)
+    if got then redirect[#redirect + 1] = got end
+  end
+  if attempts >= tonumber(ARGV[4]) then
+    count(c.q, c.ln, 'callback_failed', 1)
+    end_call(sid, 'callback_failed')
+    return cjson.encode({outcome = 'callback_failed', redirect = redirect})
+  end
+  redis.call('HSET', ck, 'st', 'retry')
+  redis.call('ZADD', K.timers(), NOW + tonumber(ARGV[5]), 'c:' .. sid)
+  return cjson.encode({outcome = 'retry', redirect = redirect})
+end
+return cjson.encode({ok = false, error = 'unknown action ' .. action})

@@ -1,0 +1,28 @@
+-- note.lua: the IVR ends a call's stay here with a known reason before it hangs up or is
+-- handed on: a transfer (110, 95598, a neighbouring city), an exclusion notice, or a
+-- closed queue. Recorded as the outcome when the call ends in the IVR, counted per line.
+-- KEYS[1] center meta key
+-- ARGV[1] now ms, ARGV[2] sid, ARGV[3] kind: transfer | exclusion | closed,
+-- ARGV[4] target / topic / queue, ARGV[5] line number, ARGV[6] masked caller
+-- Returns JSON {ok}: false when the same note was already recorded for this call.
+local sid, kind, what, line, from = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local ck = K.call(sid)
+local pend = (kind == 'transfer' and 'transferred' or kind) .. ':' .. what
+if redis.call('HGET', ck, 'pend') == pend then return cjson.encode({ok = false}) end
+if not redis.call('HGET', ck, 'st') then
+  redis.call('HSET', ck, 'st', 'ivr', 'ln', line, 't1', NOW, 'fr', from)
+  redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
+  redis.call('ZADD', K.live(), NOW, sid)
+  count(nil, line, 'calls', 1)
+end
+redis.call('HSET', ck, 'pend', pend)
+if kind == 'transfer' then
+  count(nil, line, 'transferred', 1)
+  count(nil, line, 'transfer:' .. what, 1)
+elseif kind == 'exclusion' then
+  count(nil, line, 'excluded', 1)
+  count(nil, line, 'exclusion:' .. what, 1)
+else
+  count(what, line, 'closed', 1)
+end
+return cjson.encode({ok = true})

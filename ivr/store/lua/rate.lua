@@ -1,0 +1,28 @@
+-- rate.lua: the caller's after-call survey answer, and the seat's disposition.
+-- KEYS[1] center meta key
+-- ARGV[1] now ms, ARGV[2] sid, ARGV[3] what: 'rating' | 'disposition'
+--   rating       ARGV[4] 1 satisfied, 2 basically satisfied, 3 dissatisfied
+--   disposition  ARGV[4] category, ARGV[5] '1' resolved / '0' handed to a department,
+--                ARGV[6] department
+-- Returns JSON {ok}: false (nothing changed) unless the call was answered and ended and
+-- this is its first rating / disposition.
+local sid, what = ARGV[2], ARGV[3]
+local ck = K.call(sid)
+local c = hash(ck)
+if c.st ~= 'ended' or c.out ~= 'answered' then return cjson.encode({ok = false, st = c.st}) end
+if what == 'rating' then
+  if c.rating then return cjson.encode({ok = false, already = true}) end
+  redis.call('HSET', ck, 'rating', ARGV[4])
+  count(c.q, c.ln, 'rated', 1)
+  count(c.q, c.ln, 'rated_' .. ARGV[4], 1)
+  return cjson.encode({ok = true})
+end
+if what == 'disposition' then
+  if c.cat then return cjson.encode({ok = false, already = true}) end
+  redis.call('HSET', ck, 'cat', ARGV[4], 'res', ARGV[5], 'dept', ARGV[6])
+  count(c.q, c.ln, 'disposed', 1)
+  count(c.q, c.ln, ARGV[5] == '1' and 'resolved' or 'handed', 1)
+  count(c.q, c.ln, 'cat:' .. ARGV[4], 1)
+  return cjson.encode({ok = true})
+end
+return cjson.encode({ok = false, error = 'unknown ' .. what})

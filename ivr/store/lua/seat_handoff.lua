@@ -1,0 +1,28 @@
+-- seat_handoff.lua: a seat hands its caller on (transfer to 110/95598/another city, or an
+-- exclusion notice). The talk is over for the ACD: answered, seat to wrap-up.
+-- KEYS[1] center meta key
+-- ARGV[1] now ms, ARGV[2] seat id, ARGV[3] kind ('transfer' | 'exclusion'), ARGV[4] target
+-- or topic, ARGV[5] '1' to keep the seat talking (warm transfer: it leaves the conference
+-- later) else '0'
+-- Returns JSON {sid, leg, redirect} or {error} when the seat has no call it is talking on.
+local seat, kind, what, keep = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local sid = redis.call('HGET', K.seat(seat), 'call')
+if redis.call('HGET', K.seat(seat), 'st') ~= 'talking' or not sid or sid == '' then
+  return cjson.encode({error = 'seat is not talking on a call'})
+end
+local ck = K.call(sid)
+local c = hash(ck)
+redis.call('HSET', ck, 'xfer', kind .. ':' .. what)
+if kind == 'transfer' then
+  count(nil, c.ln, 'transferred', 1)
+  count(nil, c.ln, 'transfer:' .. what, 1)
+else
+  count(nil, c.ln, 'excluded', 1)
+  count(nil, c.ln, 'exclusion:' .. what, 1)
+end
+local redirect = {}
+if keep ~= '1' then
+  local got = finish_talk(sid)
+  if got then redirect[1] = got end
+end
+return cjson.encode({sid = sid, leg = c.leg or '', redirect = redirect})

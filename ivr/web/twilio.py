@@ -1,0 +1,98 @@
+"""Plumbing of the Twilio webhooks: body parsing, signature check, always-TwiML answers.
+
+The webhooks are the hot path, so they skip FastAPI's parameter machinery: a handler
+receives the parsed form (``Hook``) and returns a ``VoiceResponse``. ``TwilioRouter``
+registers it (documented in the OpenAPI schema), checks ``X-Twilio-Signature`` against
+the public URL (403 otherwise, nothing changed), and turns any failure into an apology
+and a dial to the backup number, so a caller never hears Twilio's application error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.telephony import twiml
+from ivr.web.services import Services
+
+log = logging.getLogger("ivr.voice")
+XML = "application/xml"
+
+
+@dataclass
+class Hook:
+    """One Twilio webhook request: its POST parameters and our own query parameters."""
+
+    params: dict[str, str]
+    query: dict[str, str]
+
+    def p(self, name: str) -> str:
+        """A POST parameter ('' when absent)."""
+        return self.params.get(name, "")
+
+    def q(self, name: str, default: str = "") -> str:
+        """A query parameter of our own URL."""
+        return self.query.get(name, default)
+
+    def qint(self, name: str, default: int) -> int:
+        """An integer query parameter; a mangled one gives the default, never an error."""
+        try:
+            return int(self.query.get(name, default))
+        except ValueError:
+            return default
+
+
+Handler = Callable[[Services, Hook], Awaitable[VoiceResponse]]
+RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"description": "TwiML", "content": {XML: {"schema": {"type": "string"}}}},
+    403: {"description": "missing or invalid X-Twilio-Signature"},
+}
+
+
+class TwilioRouter:
+    """An APIRouter whose routes are signature-checked, always-TwiML Twilio webhooks."""
+
+    def __init__(self, prefix: str = "/voice") -> None:
+        self.router = APIRouter(prefix=prefix, tags=["voice"])
+
+    def post(self, path: str, summary: str) -> Callable[[Handler], Handler]:
+        """Register a handler for POST ``path``."""
+
+        def register(handler: Handler) -> Handler:
+            async def endpoint(request: Request) -> Response:
+                return await _serve(request, handler)
+
+            endpoint.__doc__ = handler.__doc__
+            self.router.add_api_route(path, endpoint, methods=["POST"], summary=summary,
+                                      response_class=Response, responses=RESPONSES,
+                                      name=handler.__name__)
+            return handler
+
+        return register
+
+
+async def _serve(request: Request, handler: Handler) -> Response:
+    svc: Services = request.app.state.services
+    body = (await request.body()).decode("utf-8", "replace")
+    pairs = parse_qsl(body, keep_blank_values=True)
+    multi: dict[str, list[str]] = {}
+    for k, v in pairs:
+        multi.setdefault(k, []).append(v)
+    query = request.url.query
+    url = svc.checker.public_url(str(request.url), request.url.path + (f"?{query}" if query else ""))
+    if not svc.checker.valid(url, multi, request.headers.get("x-twilio-signature")):
+        return JSONResponse({"detail": "invalid or missing X-Twilio-Signature"}, status_code=403)
+    hook = Hook({k: v[-1] for k, v in multi.items()}, dict(request.query_params))
+    try:
+        r = await handler(svc, hook)
+    except Exception:
+        log.exception("voice webhook %s failed; caller sent to the backup number",
+                      handler.__name__)
+        r = twiml.apology(svc.settings.backup_number)
+    return Response(str(r), media_type=XML)
