@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ivr.clock import Clock, SystemClock
 from ivr.configfiles import load
@@ -85,6 +86,39 @@ async def _start_config(svc: Services) -> None:
     await reload_config(svc)
 
 
+async def _stop(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel background duties until they are done.
+
+    A cancellation that lands inside a redis-py call can be swallowed there, so one
+    ``cancel()`` is not always enough: cancel again until each task has ended.
+    """
+    for task in tasks:
+        while not task.done():
+            task.cancel()
+            await asyncio.wait([task], timeout=0.5)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            task.result()
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413 (plain ASGI: no per-request task)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check Content-Length, then pass the request on."""
+        if scope["type"] == "http":
+            size = dict(scope["headers"]).get(b"content-length", b"0")
+            if not size.isdigit() or int(size) > self.max_bytes:
+                detail = (f"request body over {self.max_bytes} bytes" if size.isdigit()
+                          else "invalid Content-Length")
+                await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None,
                call_control: CallControl | None = None,
                config: CenterConfig | None = None, sweeper: bool = True) -> FastAPI:
@@ -118,10 +152,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await _stop(tasks)
             await redis.aclose()
             server.close()
 
@@ -133,15 +164,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     )
     app.state.services = svc
 
-    @app.middleware("http")
-    async def limit_body(request: Request,
-                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        size = request.headers.get("content-length", "0")
-        if not size.isdigit() or int(size) > settings.max_body_bytes:
-            return JSONResponse({"detail": f"request body over {settings.max_body_bytes} bytes"
-                                 if size.isdigit() else "invalid Content-Length"}, status_code=413)
-        return await call_next(request)
-
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.bench_endpoint:  # first, so route matching costs it nothing extra
         app.add_api_route("/voice/bare", health.bare, methods=["POST"], include_in_schema=False)
     for module in (voice, voice_service, seats, admin, admin_flows, monitor, rates, health):

@@ -34,6 +34,15 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
                 workers=n, log_level=settings.log_level, factory=False)
 
 
+def _register() -> None:
+    from ivr.staffing import staffing
+
+    main.add_command(staffing)
+
+
+_register()
+
+
 @main.command("seat-token")
 @click.argument("seat_id")
 def seat_token_cmd(seat_id: str) -> None:

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(256 * 1024, ge=1024)
     metrics_token: str = ""  # empty: /metrics is open (scrapers inside the network)
     short_abandon_seconds: float = Field(5.0, ge=0, le=60)
+    monitor_longest_wait_seconds: float = Field(60.0, gt=0)  # alert: someone waits longer
+    monitor_min_calls: int = Field(1, ge=1)  # alert on answer rate only after this many calls
+    monitor_overflow_intervals: int = Field(3, ge=1)  # alert: sub-center overflowing this many
+    # 15-minute intervals in a row
     hold_loop_seconds: int = Field(10, ge=2, le=120)
     hold_music_url: str | None = None
     callback_from: str = ""  # Twilio number callbacks come from, unless the queue names one

@@ -44,6 +44,7 @@ class QueueConfig(BaseModel):
     kind: str = Field("pool", pattern=r"^(pool|subcenter)$")
     sl_seconds: float = Field(15, gt=0)
     target_answer_rate: float = Field(0.99, gt=0, le=1)
+    sl_target: float = Field(0.8, gt=0, le=1)
     wrapup_seconds: float = Field(10, ge=0)
     ring_timeout_seconds: int = Field(20, ge=5, le=120)
     default_aht_seconds: float = Field(240, gt=0)

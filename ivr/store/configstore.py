@@ -123,22 +123,20 @@ class ConfigStore:
         return out
 
     async def watch(self, current: Callable[[], str], reload: Callable[[], Awaitable[None]],
-                    poll_seconds: float = 1.0) -> None:
-        """Reload whenever the stored version differs from ``current()``; runs forever."""
+                    poll_seconds: float = 0.25) -> None:
+        """Reload whenever the stored version differs from ``current()``; runs forever.
+
+        A version poll (one HGET) every ``poll_seconds`` rather than a pub/sub listener:
+        it cannot miss a message while reconnecting, and it stops promptly when cancelled
+        (redis-py's ``PubSub.get_message`` was seen to hang on cancellation). Every change
+        is still published on ``cfgchan`` for outside listeners.
+        """
         while True:
             try:
-                pubsub = self.redis.pubsub()
-                await pubsub.subscribe(self.keys.cfgchan())
-                try:
-                    while True:
-                        await pubsub.get_message(ignore_subscribe_messages=True,
-                                                 timeout=poll_seconds)
-                        if await self.version() != current():
-                            await reload()
-                finally:
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                if await self.version() != current():
+                    await reload()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # Redis away: try again shortly
+            except Exception as exc:  # Redis away or config invalid: try again shortly
                 log.warning("config watcher: %s", exc)
-                await asyncio.sleep(poll_seconds)
+            await asyncio.sleep(poll_seconds)

@@ -22,13 +22,12 @@ from ivr.core.roster import QueueConfig
 from ivr.store.keys import Keys
 
 SCORE_SPAN = 10**13  # wait-set score = (9 - priority) * SCORE_SPAN + arrival ms
-DEFAULT_SL_TARGET = 0.8  # share answered within sl_seconds, until queues carry their own
 Series = dict[int, kpi.Counts]
 
 
 def sl_target_of(q: QueueConfig) -> float:
-    """The service-level target share of a queue (``sl_target`` when configured)."""
-    return float(getattr(q, "sl_target", DEFAULT_SL_TARGET))
+    """The service-level target share of a queue."""
+    return q.sl_target
 
 
 class BucketCache:

@@ -1,7 +1,305 @@
-"""Monitoring API and dashboard (being built: issue 4)."""
+"""Monitoring: figures, history, alerts and staffing as JSON, Prometheus, SSE, dashboard.
+
+Every route here needs a monitor-role token (``IVR_MONITOR_TOKEN``, the tokens file; an
+admin token also does, see ``ivr.web.roles``) as a Bearer header or as ``?token=``
+(``EventSource`` cannot send headers). Only in development with no monitor token
+configured at all are they open. ``/metrics`` has its own token (``IVR_METRICS_TOKEN``,
+Bearer only; empty = open). Figures: :mod:`ivr.core.kpi`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import hmac
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import FileResponse
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from redis.exceptions import RedisError
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from ivr.core import kpi
+from ivr.settings import Settings
+from ivr.store.metrics import BucketCache, Metrics
+from ivr.web.services import Services, Svc
+
+STATIC = Path(__file__).resolve().parent / "static"
+ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+MAX_STREAM_INTERVAL = 2.0
+
+
+def _presented(request: Request) -> str:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def monitor_role(request: Request, svc: Svc) -> None:
+    """Let in a monitor or admin token (Bearer or ``?token=``); dev with no token: open."""
+    st = svc.settings
+    if not st.monitor_token and not st.tokens_file and st.env == "development":
+        return
+    presented = _presented(request) or request.query_params.get("token", "")
+    if not presented or svc.tokens.lookup(presented) is None:  # constant-time digests
+        raise HTTPException(401, "monitor token required", headers={"WWW-Authenticate": "Bearer"})
+
+
+def metrics_role(request: Request, svc: Svc) -> None:
+    """Let a scraper through with the metrics token (Bearer), or anyone when it is empty."""
+    expected, presented = svc.settings.metrics_token, _presented(request)
+    if expected and not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise HTTPException(401, "metrics token required", headers={"WWW-Authenticate": "Bearer"})
+
 
 router = APIRouter(tags=["monitor"])
+Guarded = [Depends(monitor_role)]
+
+
+def alert_rules(settings: Settings) -> kpi.AlertRules:
+    """Alert thresholds from the ``IVR_MONITOR_*`` settings."""
+    return kpi.AlertRules(longest_wait_seconds=settings.monitor_longest_wait_seconds,
+                          min_calls=settings.monitor_min_calls,
+                          overflow_intervals=settings.monitor_overflow_intervals)
+
+
+def metrics_of(request: Request, svc: Svc) -> Metrics:
+    """The monitoring reader of this service (503 until Redis is connected)."""
+    if svc.acd is None:
+        raise HTTPException(503, "Redis is not connected")
+    state = request.app.state
+    if getattr(state, "monitor_cache", None) is None:  # one per app, made on first use
+        state.monitor_cache = BucketCache()
+    return Metrics(svc.acd.redis, svc.acd.keys, svc.config, svc.clock,
+                   alert_rules(svc.settings), state.monitor_cache)
+
+
+M = Annotated[Metrics, Depends(metrics_of)]
+
+
+def _scope(m: Metrics, queue: str | None, line: str | None) -> None:
+    if queue is not None and queue not in {q.id for q in m.config.roster.queues}:
+        raise HTTPException(404, f"no queue {queue!r}")
+    if line is not None and line != "unknown" and m.config.line(line) is None:
+        raise HTTPException(404, f"no line {line!r}")
+
+
+async def _read(coro: Any) -> Any:
+    try:
+        return await coro
+    except RedisError as exc:
+        raise HTTPException(503, f"Redis unavailable: {exc}") from exc
+
+
+@router.get("/api/metrics", dependencies=Guarded)
+async def get_metrics(m: M, queue: str | None = None, line: str | None = None) -> Any:
+    """Figures over 15 min, 1 h and today, and live state: center, queues and lines."""
+    _scope(m, queue, line)
+    report = await _read(m.report(queue=queue, line=line))
+    report["definitions"] = DEFINITIONS
+    return report
+
+
+@router.get("/api/metrics/history", dependencies=Guarded)
+async def get_history(m: M, queue: str | None = None, line: str | None = None,
+                      hours: Annotated[int, Query(ge=1, le=72)] = 24) -> Any:
+    """Figures per 15-minute interval over the last ``hours`` (counters live 3 days)."""
+    _scope(m, queue, line)
+    scopes = await _read(m.history(hours, queue=queue, line=line))
+    return {"now": m.clock.now(), "interval_seconds": kpi.BUCKET, "hours": hours,
+            "scopes": scopes}
+
+
+@router.get("/api/alerts", dependencies=Guarded)
+async def get_alerts(m: M, queue: str | None = None) -> Any:
+    """Alerts active now, and the rules that raise them."""
+    _scope(m, queue, None)
+    report = await _read(m.report(queue=queue, lines=False))
+    return {"now": report["now"], "alerts": report["alerts"], "rules": vars(m.rules)}
+
+
+@router.get("/api/staffing", dependencies=Guarded)
+async def get_staffing(m: M, queue: str | None = None) -> Any:
+    """Seats each queue needs for its targets (Erlang A/C on the last hour) and seats now."""
+    _scope(m, queue, None)
+    return {"now": m.clock.now(), "queues": await _read(m.staffing(queue))}
+
+
+async def live_payload(m: Metrics) -> dict[str, Any]:
+    """What the dashboard shows: queues with sparklines, totals, alerts and staffing."""
+    report = await m.report(lines=False, spark=24)
+    report["staffing"] = await m.staffing()
+    return report
+
+
+async def _events(request: Request, svc: Services, interval: float) -> AsyncIterator[Any]:
+    n = 0
+    while not await request.is_disconnected():
+        try:  # a fresh reader each time: the config may have been swapped meanwhile
+            data = json.dumps(await live_payload(metrics_of(request, svc)), ensure_ascii=False)
+            yield ServerSentEvent(data=data, event="metrics", id=str(n), retry=2000)
+        except RedisError as exc:
+            yield ServerSentEvent(data=json.dumps({"error": str(exc)}), event="failure")
+        n += 1
+        await asyncio.sleep(interval)
+
+
+@router.get("/api/metrics/stream", dependencies=Guarded)
+async def stream(request: Request, svc: Svc,
+                 interval: Annotated[float, Query(ge=0.2, le=MAX_STREAM_INTERVAL)] = 1.0,
+                 ) -> EventSourceResponse:
+    """Server-sent ``metrics`` events (the dashboard payload) every ``interval`` seconds."""
+    metrics_of(request, svc)  # 503 now rather than inside the stream
+    return EventSourceResponse(_events(request, svc, interval), ping=15)
+
+
+@router.get("/dashboard", dependencies=Guarded, include_in_schema=False)
+async def dashboard() -> FileResponse:
+    """The wall-screen page (live over SSE; ``?lang=en|zh``, ``?token=``)."""
+    return FileResponse(STATIC / "dashboard.html", media_type="text/html",
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.get("/dashboard/{asset}", include_in_schema=False)
+async def dashboard_asset(asset: str) -> FileResponse:
+    """The page's script and style sheet (no data in them, so no token)."""
+    if asset not in ASSETS:
+        raise HTTPException(404)
+    return FileResponse(STATIC / asset, media_type=ASSETS[asset])
+
+
+QUEUE_COUNTERS = (
+    ("offered", "ivr_calls_offered", "Calls that entered the queue"),
+    ("answered", "ivr_calls_answered", "Calls answered by a seat"),
+    ("abandoned", "ivr_calls_abandoned", "Callers who hung up waiting (short ones included)"),
+    ("abandoned_short", "ivr_calls_abandoned_short", "Abandons within the short threshold"),
+    ("sl_answered", "ivr_calls_answered_within_sl", "Calls answered within the SL threshold"),
+    ("overflow_out", "ivr_calls_overflow_out", "Calls moved to the overflow queue"),
+    ("overflow_in", "ivr_calls_overflow_in", "Calls taken in from another queue"),
+    ("noanswer", "ivr_seat_noanswer", "Offers a seat did not pick up"),
+    ("callback_requested", "ivr_callbacks_requested", "Waiting callers who asked for a call back"),
+    ("callback_failed", "ivr_callbacks_failed", "Call backs given up after every attempt"),
+)
+LINE_COUNTERS = (
+    ("calls", "ivr_line_calls", "Calls that reached the service on the line"),
+    ("offered", "ivr_line_calls_offered", "Calls of the line that entered a queue"),
+    ("answered", "ivr_line_calls_answered", "Calls of the line answered by a seat"),
+    ("abandoned", "ivr_line_calls_abandoned", "Calls of the line abandoned while waiting"),
+    ("abandoned_short", "ivr_line_calls_abandoned_short", "Short abandons of the line"),
+    ("ended_in_ivr", "ivr_line_calls_ended_in_ivr", "Calls of the line that ended in the IVR"),
+)
+
+
+class SnapshotCollector:
+    """A Prometheus collector over one report: counters are today's (reset at midnight)."""
+
+    def __init__(self, report: dict[str, Any], staffing: list[dict[str, Any]]) -> None:
+        self.report, self.staffing = report, staffing
+        self.created = float(kpi.day_start(report["now"]))
+
+    def _counters(self, rows: list[dict[str, Any]], spec: tuple[tuple[str, str, str], ...],
+                  label: str, key: str) -> Iterator[Metric]:
+        for field, name, doc in spec:
+            fam = CounterMetricFamily(name, doc + " (today, Asia/Shanghai)", labels=[label])
+            for r in rows:
+                fam.add_metric([r[key]], r["counts_today"].get(field, 0), created=self.created)
+            yield fam
+
+    def collect(self) -> Iterator[Metric]:
+        """Every family, built from the report."""
+        queues, lines = self.report["queues"], self.report.get("lines", [])
+        yield from self._counters(queues, QUEUE_COUNTERS, "queue", "id")
+        yield from self._counters(lines, LINE_COUNTERS, "line", "number")
+        talk = CounterMetricFamily("ivr_talk_seconds", "Talk time (today)", labels=["queue"])
+        wait = HistogramMetricFamily("ivr_queue_wait_seconds", "Waits of answered and "
+                                     "abandoned calls (today)", labels=["queue", "outcome"])
+        for q in queues:
+            c = q["counts_today"]
+            talk.add_metric([q["id"]], c.get("handled_ms", 0) / 1000, created=self.created)
+            for outcome, prefix, ms in (("answered", "wa", "wait_answered_ms"),
+                                        ("abandoned", "wb", "wait_abandoned_ms")):
+                bins, cum, buckets = kpi.wait_bins(c, prefix), 0, []
+                for ub in (*map(str, kpi.BOUNDS), "inf"):
+                    cum += bins[ub]
+                    buckets.append(("+Inf" if ub == "inf" else f"{float(ub)}", float(cum)))
+                wait.add_metric([q["id"], outcome], buckets, c.get(ms, 0) / 1000)
+        yield talk
+        yield wait
+        yield from self._gauges(queues)
+
+    def _gauges(self, queues: list[dict[str, Any]]) -> Iterator[Metric]:
+        def gauge(name: str, doc: str, *labels: str) -> GaugeMetricFamily:
+            return GaugeMetricFamily(name, doc, labels=["queue", *labels])
+        g = {
+            "rate": gauge("ivr_answer_ratio", "answered/(answered+abandoned-short)", "window"),
+            "target": gauge("ivr_answer_ratio_target", "Answer-rate target of the queue"),
+            "sl": gauge("ivr_service_level_ratio", "Answered within SL / counted", "window"),
+            "asa": gauge("ivr_asa_seconds", "Average speed of answer", "window"),
+            "waiting": gauge("ivr_queue_waiting_calls", "Calls waiting now"),
+            "longest": gauge("ivr_queue_longest_wait_seconds", "Longest wait now"),
+            "logged": gauge("ivr_seats_logged_in", "Seats logged in to the queue"),
+            "seats": gauge("ivr_seats", "Logged-in seats by state", "state"),
+            "occ": gauge("ivr_seat_occupancy_ratio", "Busy / (busy + ready) seats now"),
+            "alert": gauge("ivr_alert", "1 while an alert of this kind is active", "kind"),
+            "need": gauge("ivr_staffing_seats_needed", "Seats needed for the targets"),
+        }
+        active = {(a["queue"], a["kind"]) for a in self.report["alerts"]}
+        for q in queues:
+            qid, live = q["id"], q["live"]
+            g["target"].add_metric([qid], q["target_answer_rate"])
+            for w, f in q["windows"].items():
+                for k, v in (("rate", f["answer_rate"]), ("sl", f["service_level"]),
+                             ("asa", f["asa_seconds"])):
+                    if v is not None:
+                        g[k].add_metric([qid, w], v)
+            g["waiting"].add_metric([qid], live["waiting"])
+            g["longest"].add_metric([qid], live["longest_wait_seconds"])
+            g["logged"].add_metric([qid], live["seats"]["logged"])
+            for state in kpi.SEAT_STATES:
+                g["seats"].add_metric([qid, state], live["seats"][state])
+            if live["occupancy"] is not None:
+                g["occ"].add_metric([qid], live["occupancy"])
+            for kind in ALERT_KINDS:
+                g["alert"].add_metric([qid, kind], float((qid, kind) in active))
+        for s in self.staffing:
+            if s["seats_needed"] is not None:
+                g["need"].add_metric([s["queue"]], s["seats_needed"])
+        yield from g.values()
+
+
+ALERT_KINDS = ("answer_rate_below_target", "longest_wait", "no_seat_logged_in", "overflowing")
+
+
+@router.get("/metrics", dependencies=[Depends(metrics_role)], include_in_schema=False)
+async def prometheus(m: M) -> Response:
+    """Prometheus text exposition of counters, wait histograms, gauges and alerts."""
+    report = await _read(m.report(raw=True))
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SnapshotCollector(report, await _read(m.staffing())))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+DEFINITIONS = {
+    "answer_rate": "answered / (answered + abandoned - abandoned_short)",
+    "abandoned_short": "abandons after less than short_abandon_seconds; included in "
+                       "abandoned, excluded from the answer rate",
+    "callbacks_requested": "callers who asked to be called back: not abandons; answered "
+                           "(and counted so) when the call back connects",
+    "service_level": "answered within sl_seconds / (answered + abandoned - abandoned_short)",
+    "asa_seconds": "total wait of answered calls / answered",
+    "wait_avg_seconds": "mean wait of answered and abandoned calls",
+    "wait_p90_seconds": "estimated from wait bins (linear within a bin; 600 = 600 s or more)",
+    "aht_seconds": "talk time / calls answered (wrap-up not included)",
+    "occupancy": "seats reserved, talking or in wrap-up / those plus ready seats, now",
+    "windows": "whole 15-minute buckets overlapping the last 15 min / hour; today from "
+               "00:00 Asia/Shanghai",
+}

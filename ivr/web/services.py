@@ -81,7 +81,7 @@ class Services:
             await self.redirect(res.get("redirect", []))
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """The Services of the app handling this request."""
     svc: Services = request.app.state.services
     return svc

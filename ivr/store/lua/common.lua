@@ -210,6 +210,7 @@ local function finish_talk(sid)
   local c = hash(ck)
   local talk = math.max(0, NOW - num(c.ans, NOW))
   count(c.q, c.ln, 'handled_ms', talk)
+  count(c.q, c.ln, 'handled', 1)
   local aht = num(redis.call('HGET', K.qstat(c.q), 'aht'), nil)
   aht = aht and math.floor(aht * 0.9 + talk * 0.1) or talk
   redis.call('HSET', K.qstat(c.q), 'aht', aht)
