@@ -6,7 +6,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench clean browser
 
 $(BIN)/ivr: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,7 +19,14 @@ setup: $(BIN)/ivr
 run: setup
 	$(BIN)/ivr serve
 
-test: setup
+# The dashboard test drives Debian's Chromium through Playwright (its own browser
+# download does not work offline); install it when it is missing (needs root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "install Chromium first: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+
+test: setup browser
 	$(BIN)/ruff check ivr tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest

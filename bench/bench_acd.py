@@ -111,7 +111,7 @@ def center_config(base: CenterConfig, n_seats: int) -> CenterConfig:
         Seat(id=f"s{i:05d}", name=f"seat {i}", endpoint=f"client:s{i:05d}", queues=(QUEUE,),
              skills=(SKILLS[i % 10], SKILLS[(i + 3) % 10]))
         for i in range(n_seats))
-    roster = Roster(queues=base.roster.queues, seats=seats)
+    roster = Roster(queues=base.roster.queues, seats=seats, schedules=base.roster.schedules)
     flows = {fid: base.flows.latest(fid) for fid in base.flows.current}
     return build(base.plan, flows, roster, version="bench")
 
@@ -184,17 +184,18 @@ async def fill(redis: Redis, filler: Filler, base: CenterConfig, name: str, n_se
     # every other seat answers a call: it is talking, and its call is live
     busy = n_seats - BREAK_SEATS
     res = await filler.run(c, "enqueue", [
-        (f"CAtalk{name}{i:07d}", SKILLS[i % 10], QUEUE, "any", 0, -1, "+86138****0000")
+        (f"CAtalk{name}{i:07d}", SKILLS[i % 10], QUEUE, "any", 0, -1, "+86138****0000",
+         "zh-CN", "")
         for i in range(busy)], step_ms=1)
     if any(r["st"] != "offered" for r in res):
         raise SystemExit(f"{name}: a call meant for a seat was not offered one")
-    await filler.run(c, "answered", [(f"CAtalk{name}{i:07d}", r["seat"])
+    await filler.run(c, "answered", [(f"CAtalk{name}{i:07d}", r["seat"], "")
                                      for i, r in enumerate(res)])
     # the waiting calls arrive over 20 s of clock time, so no widening is due yet
     m2 = await used_memory(redis)
     res = await filler.run(c, "enqueue", [
         (f"CAwait{name}{i:07d}", SKILLS[i % 10], QUEUE, SKILLS[i % 10], 0, int(WIDEN_S * 1000),
-         "+86138****0000")
+         "+86138****0000", "zh-CN", "")
         for i in range(n_calls)], step_ms=20_000 / n_calls)
     if any(r["st"] != "waiting" for r in res):
         raise SystemExit(f"{name}: a call meant to wait was offered a seat")
