@@ -30,6 +30,8 @@ from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from ivr.core import kpi
+from ivr.core.rates import DEFINITIONS as RATE_DEFINITIONS
+from ivr.core.rates import three_rates
 from ivr.settings import Settings
 from ivr.store.metrics import BucketCache, Metrics
 from ivr.web.services import Services, Svc
@@ -235,6 +237,21 @@ class SnapshotCollector:
         yield talk
         yield wait
         yield from self._gauges(queues)
+        yield from self._three_rates(queues, lines)
+
+    def _three_rates(self, queues: list[dict[str, Any]],
+                     lines: list[dict[str, Any]]) -> Iterator[Metric]:
+        """Response, resolution and satisfaction rates today (definitions: ivr.core.rates)."""
+        for scope, rows, key in (("queue", queues, "id"), ("line", lines, "number")):
+            for rate in ("response", "resolution", "satisfaction"):
+                fam = GaugeMetricFamily(f"ivr_{scope}_{rate}_ratio",
+                                        f"{RATE_DEFINITIONS[rate + '_rate']} (today)",
+                                        labels=[scope])
+                for r in rows:
+                    value = three_rates(r["counts_today"])[f"{rate}_rate"]
+                    if value is not None:
+                        fam.add_metric([r[key]], value)
+                yield fam
 
     def _gauges(self, queues: list[dict[str, Any]]) -> Iterator[Metric]:
         def gauge(name: str, doc: str, *labels: str) -> GaugeMetricFamily:

@@ -235,3 +235,20 @@ async def test_english_caller_hears_english(phone: Phone, svc: Services) -> None
     assert (await svc.store().call_info("CA1"))["lg"] == "en-US"
     redirect = root.find("Redirect")
     assert redirect is not None and "lang=en-US" in (redirect.text or "")
+
+
+async def test_three_rates_reach_prometheus(app_env: dict[str, Any], phone: Phone,
+                                            clock: ManualClock) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    await phone.seat("p01", "login")
+    await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12328")
+    root = await answer_and_finish(phone, clock, "CA1", "p01")
+    await phone.twiml(root.find("Gather").get("action") or "", CallSid="CA1", Digits="2")  # type: ignore[union-attr]
+    await seat_post(phone, "p01", "disposition", {"category": "help", "resolved": True})
+    text = (await app_env["client"].get("/metrics")).text
+    values = {(f.name, tuple(s.labels.values())): s.value
+              for f in text_string_to_metric_families(text) for s in f.samples}
+    assert values[("ivr_line_satisfaction_ratio", ("12328",))] == 1.0
+    assert values[("ivr_queue_resolution_ratio", ("pool",))] == 1.0
+    assert values[("ivr_line_response_ratio", ("12328",))] == 1.0
