@@ -15,8 +15,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ivr.clock import Clock, SystemClock
@@ -39,7 +40,7 @@ from ivr.web import (
     voice_service,
 )
 from ivr.web.roles import TokenBook
-from ivr.web.services import Services
+from ivr.web.services import Services, StoreUnavailable
 
 log = logging.getLogger("ivr")
 
@@ -52,7 +53,7 @@ def _call_control(settings: Settings) -> CallControl:
 
 async def sweep_once(svc: Services) -> int:
     """Fire the timers due now and pull out calls that got a seat; returns timers fired."""
-    res = await svc.store().tick()
+    res = await svc.store().tick(stale_seconds=svc.settings.stale_call_seconds)
     await svc.redirect(res.get("redirect", []))
     return int(res.get("n", 0))
 
@@ -70,7 +71,14 @@ async def sweep_forever(svc: Services) -> None:
 
 
 async def reload_config(svc: Services) -> None:
-    """Load the stored config, swap it in, and sync queues and seats into the ACD."""
+    """Load the stored config, swap it in, and sync queues and seats into the ACD.
+
+    A store found empty (Redis restarted without persistence) is seeded again from the
+    config this worker holds, so the center keeps working with its last known config.
+    """
+    if await svc.configs().is_empty():
+        await svc.configs().seed(svc.config, who="system", message="re-seeded: the store was empty")
+        log.warning("config store of center %s was empty: re-seeded it", svc.settings.center)
     cfg = await svc.configs().load()
     svc.config = cfg
     await svc.redirect(await svc.store().sync_config(cfg))
@@ -78,9 +86,8 @@ async def reload_config(svc: Services) -> None:
 
 
 async def _start_config(svc: Services) -> None:
-    store = svc.configs()
-    if await store.is_empty():
-        await store.seed(svc.config, who="system", message="seeded from the config folders")
+    if await svc.configs().is_empty():
+        await svc.configs().seed(svc.config, who="system", message="seeded from the config folders")
         log.warning("no config in Redis for center %s: seeded it from the config folders",
                     svc.settings.center)
     await reload_config(svc)
@@ -139,7 +146,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         redis = make_client(server.url, settings)
         svc.acd = Acd(redis, settings.center, svc.clock, settings.call_retention_seconds,
                       resv_margin_seconds=settings.hold_loop_seconds + 30,
-                      short_abandon_seconds=settings.short_abandon_seconds)
+                      short_abandon_seconds=settings.short_abandon_seconds,
+                      rate_limit=(settings.rate_limit_calls, settings.rate_limit_window_seconds))
         svc.cfgstore = ConfigStore(redis, svc.acd.keys, svc.clock)
         try:
             await _start_config(svc)
@@ -163,6 +171,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         lifespan=lifespan,
     )
     app.state.services = svc
+
+    async def store_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("%s %s: Redis unavailable: %s", request.method, request.url.path, exc)
+        return JSONResponse({"detail": "the call store (Redis) is unavailable; try again shortly"},
+                            status_code=503, headers={"Retry-After": "2"})
+
+    for exc_type in (RedisError, StoreUnavailable):
+        app.add_exception_handler(exc_type, store_down)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.bench_endpoint:  # first, so route matching costs it nothing extra

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -24,14 +23,14 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the service with uvicorn (embedded Redis unless IVR_REDIS_URL is set)."""
     import uvicorn
 
+    from ivr.logs import uvicorn_config
+
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     n = workers or settings.workers
     if n > 1 and not settings.redis_url:
         raise click.UsageError("several workers need a shared Redis: set IVR_REDIS_URL")
     uvicorn.run("ivr.asgi:app", host=host or settings.host, port=port or settings.port,
-                workers=n, log_level=settings.log_level, factory=False)
+                workers=n, log_level=settings.log_level, log_config=uvicorn_config(settings.log_level))
 
 
 def _register() -> None:

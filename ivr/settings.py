@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(256 * 1024, ge=1024)
     metrics_token: str = ""  # empty: /metrics is open (scrapers inside the network)
     short_abandon_seconds: float = Field(5.0, ge=0, le=60)
+    rate_limit_calls: int = Field(6, ge=0)  # calls one number may make per window; 0 = off
+    rate_limit_window_seconds: float = Field(60.0, gt=0)
+    stale_call_seconds: float = Field(6 * 3600, ge=600)  # end calls with no status callback
     monitor_longest_wait_seconds: float = Field(60.0, gt=0)  # alert: someone waits longer
     monitor_min_calls: int = Field(1, ge=1)  # alert on answer rate only after this many calls
     monitor_overflow_intervals: int = Field(3, ge=1)  # alert: sub-center overflowing this many

@@ -43,6 +43,10 @@ SURVEY = {
     "en-US": "Please rate this call: satisfied, press 1; basically satisfied, press 2; "
              "dissatisfied, press 3.",
 }
+RATE_LIMITED = {
+    "zh-CN": "您的来电过于频繁，请稍后再拨。",
+    "en-US": "You have called too many times in a short while. Please try again later.",
+}
 THANKS = {"zh-CN": "感谢您的评价，再见。", "en-US": "Thank you for your feedback. Goodbye."}
 
 

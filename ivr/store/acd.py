@@ -7,6 +7,7 @@ decision (which seat, which call, which state) is made inside the Lua scripts in
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, cast
 
@@ -26,13 +27,15 @@ class Acd:
     """The call distributor of one center."""
 
     def __init__(self, redis: Redis, center: str, clock: Clock, retention_seconds: int = 604800,
-                 resv_margin_seconds: float = 45.0, short_abandon_seconds: float = 5.0) -> None:
+                 resv_margin_seconds: float = 45.0, short_abandon_seconds: float = 5.0,
+                 rate_limit: tuple[int, float] = (0, 60.0)) -> None:
         self.redis = redis
         self.keys = Keys(center)
         self.clock = clock
         self.retention = retention_seconds
         self.resv_margin = resv_margin_seconds
         self.short_abandon = short_abandon_seconds
+        self.rate_limit = rate_limit
         self._scripts: dict[str, AsyncScript] = {
             name: redis.register_script(scripts.source(name)) for name in scripts.NAMES
         }
@@ -80,16 +83,25 @@ class Acd:
             redirect += out["redirect"]
         return redirect
 
-    async def begin(self, sid: str, line: str, caller: str) -> Result:
-        """A call enters the IVR."""
-        return await self._run("begin", sid, line, caller)
+    def _limit(self, number: str) -> tuple[str, int, int]:
+        """Repeated-call limit arguments: caller digest (never the number), calls, window ms."""
+        calls, window = self.rate_limit
+        if not number or calls <= 0:
+            return ("", 0, 0)
+        digest = hashlib.sha256(f"{self.keys.center}:{number}".encode()).hexdigest()[:20]
+        return (digest, calls, int(window * 1000))
+
+    async def begin(self, sid: str, line: str, caller: str, number: str = "") -> Result:
+        """A call enters the IVR (``number``: the caller's, for the repeated-call limit)."""
+        return await self._run("begin", sid, line, caller, *self._limit(number))
 
     async def enqueue(self, sid: str, line: str, action: EnqueueAction, caller: str,
-                      language: str = "zh-CN", closed_from: str = "") -> Result:
+                      language: str = "zh-CN", closed_from: str = "", number: str = "") -> Result:
         """A call asks for a seat: offered at once, or waiting with its position."""
         widen = -1 if action.widen_after is None else int(action.widen_after * 1000)
         return await self._run("enqueue", sid, line, action.queue, action.skill,
-                               action.priority, widen, caller, language, closed_from)
+                               action.priority, widen, caller, language, closed_from,
+                               *self._limit(number))
 
     async def wait(self, sid: str) -> Result:
         """Where a waiting call stands."""
@@ -139,9 +151,9 @@ class Acd:
         """Take a seat out of the live roster, unless it has a call."""
         return await self._run("seat_remove", seat)
 
-    async def tick(self, limit: int = 500) -> Result:
-        """Run due timers (wrap-up, widening, overflow, stale reservations)."""
-        return await self._run("tick", limit)
+    async def tick(self, limit: int = 500, stale_seconds: float = 0) -> Result:
+        """Run due timers (wrap-up, widening, overflow, stale reservations, stale calls)."""
+        return await self._run("tick", limit, int(stale_seconds * 1000))
 
     async def seat_info(self, seat: str) -> dict[str, str]:
         """A seat's hash (state, call, endpoint, ...); empty if unknown."""

@@ -26,6 +26,7 @@ TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "timers": ("timers", ()),  # zset: "kind:id" -> due ms (wrap-up, widen, overflow, ...)
     "live": ("live", ()),  # zset: sid of every call not ended -> start ms
     "cnt": ("cnt:{kind}:{name}:{bucket}", ("kind", "name", "bucket")),  # hash: 15-min counters
+    "rl": ("rl:{caller}:{window}", ("caller", "window")),  # counter: a caller's calls in a window
     "cfg": ("cfg:{kind}", ("kind",)),  # hash: config resource id -> JSON (lines, queues, ...)
     "cfgrev": ("cfgrev:{kind}", ("kind",)),  # hash: config resource id -> revision (ETag)
     "flowrevs": ("flowrevs:{flow}", ("flow",)),  # hash: revision -> immutable flow document
@@ -104,6 +105,10 @@ class Keys:
     def cnt(self, kind: str, name: str, bucket: int) -> str:
         """Counters of one queue (kind ``q``) or line (kind ``l``) in one 15-minute bucket."""
         return self._k("cnt", kind, name, str(bucket))
+
+    def rl(self, caller: str, window: int) -> str:
+        """The repeated-call counter of one caller (by digest, never the number) in a window."""
+        return self._k("rl", caller, str(window))
 
     def cfg(self, kind: str) -> str:
         """Config resources of one kind (lines, queues, seats, targets, plan, flows)."""

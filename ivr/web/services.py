@@ -20,6 +20,10 @@ from ivr.telephony.rest import CallControl
 from ivr.telephony.signature import SignatureChecker
 
 
+class StoreUnavailable(RuntimeError):
+    """Redis was never connected (the service started while it was away)."""
+
+
 @dataclass
 class Services:
     """The wired parts of one running service."""
@@ -42,13 +46,13 @@ class Services:
     def configs(self) -> ConfigStore:
         """The config store, or an error if Redis was never connected."""
         if self.cfgstore is None:
-            raise RuntimeError("Redis is not connected")
+            raise StoreUnavailable("Redis is not connected")
         return self.cfgstore
 
     def store(self) -> Acd:
         """The ACD, or an error if Redis was never connected."""
         if self.acd is None:
-            raise RuntimeError("Redis is not connected")
+            raise StoreUnavailable("Redis is not connected")
         return self.acd
 
     async def redirect(self, sids: list[str]) -> None:

@@ -23,7 +23,14 @@ from ivr.core.engine import (
 )
 from ivr.core.hours import is_open
 from ivr.core.numbers import Line, mask
-from ivr.core.waiting import CALLBACK_OFFER, SURVEY, announcement, estimate_wait_seconds, pick
+from ivr.core.waiting import (
+    CALLBACK_OFFER,
+    RATE_LIMITED,
+    SURVEY,
+    announcement,
+    estimate_wait_seconds,
+    pick,
+)
 from ivr.telephony import twiml
 from ivr.web.services import Services
 from ivr.web.twilio import Hook, TwilioRouter
@@ -79,7 +86,8 @@ async def run_step(svc: Services, line: Line, line_id: str, step: Step, hook: Ho
     for a in step.actions:
         if isinstance(a, ExclusionAction):
             await acd.note(sid, "exclusion", a.topic, line_id, mask(caller))
-    await acd.begin(sid, line_id, mask(caller))
+    if (await acd.begin(sid, line_id, mask(caller), caller)).get("st") == "limited":
+        return _limited(lang)
     gather_url = _gather_url(svc, line_id, step.position) if step.position else None
     return twiml.render(_speakable(svc, step.actions), gather_url)
 
@@ -100,10 +108,21 @@ async def enqueue(svc: Services, hook: Hook, line_id: str, action: EnqueueAction
     if closed and queue.when_closed == "overflow" and queue.overflow:
         closed_from, action = queue.id, EnqueueAction(queue.overflow.to, action.skill,
                                                       action.priority, action.widen_after)
-    res = await svc.store().enqueue(sid, line_id, action, caller, lang, closed_from)
+    res = await svc.store().enqueue(sid, line_id, action, caller, lang, closed_from,
+                                    number=hook.p("From"))
+    if res.get("st") == "limited":
+        return _limited(lang)
     res["sid"] = sid
     await svc.redirect(res.get("redirect", []))
     return connect_or_hold(svc, res, lang, r, 0, 0, offer_now=closed)
+
+
+def _limited(lang: str) -> VoiceResponse:
+    """Repeated calls from one number within seconds (robocalls): a short notice, then end."""
+    r = VoiceResponse()
+    r.say(pick(RATE_LIMITED, lang), language=lang)
+    r.hangup()
+    return r
 
 
 def connect_or_hold(svc: Services, res: dict[str, Any], lang: str, r: VoiceResponse,

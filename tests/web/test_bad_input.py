@@ -61,3 +61,31 @@ async def test_redis_outage_gives_apology_and_backup_dial(
                 assert (root.find("Dial").text or "") == "+861088888888"  # type: ignore[union-attr]
             health = await c.get("/healthz")
             assert health.status_code == 503 and health.json()["redis"] is False
+            from ivr.auth import seat_token
+
+            token = seat_token(settings.seat_secret, "p01")
+            seat = await c.post("/api/seats/p01/login", headers={"Authorization": f"Bearer {token}"})
+            assert seat.status_code == 503 and "Redis" in seat.json()["detail"]
+            audit = await c.get("/api/audit", headers={"Authorization": "Bearer dev-admin-token"})
+            assert audit.status_code == 503
+            lines = await c.get("/api/lines", headers={"Authorization": "Bearer dev-admin-token"})
+            assert lines.status_code == 200, "config reads come from memory and still work"
+
+
+async def test_repeated_calls_from_one_number_are_limited(phone: Phone, svc: Services,
+                                                          clock: ManualClock) -> None:
+    limit = svc.settings.rate_limit_calls
+    for i in range(limit):
+        root = await phone.twiml("/voice/incoming", CallSid=f"CA{i}", From="+8613700000000", To="12328")
+        assert verbs(root)[-1] == "Redirect", "within the limit: queued"
+    root = await phone.twiml("/voice/incoming", CallSid="CAx", From="+8613700000000", To="12328")
+    assert verbs(root) == ["Say", "Hangup"] and "频繁" in (root.find("Say").text or "")  # type: ignore[union-attr]
+    c = await svc.store().call_info("CAx")
+    assert (c["st"], c["out"]) == ("ended", "rate_limited")
+    other = await phone.twiml("/voice/incoming", CallSid="CAy", From="+8613700000001", To="12328")
+    assert verbs(other)[-1] == "Redirect", "another number is not limited"
+    clock.advance(svc.settings.rate_limit_window_seconds + 1)
+    again = await phone.twiml("/voice/incoming", CallSid="CAz", From="+8613700000000", To="12345")
+    assert verbs(again)[0] == "Gather", "the window has passed"
+    keys = [k async for k in svc.store().redis.scan_iter(match=svc.store().keys.pattern())]
+    assert not any("13700000000" in k for k in keys), "the number itself is never a key"

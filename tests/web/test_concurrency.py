@@ -59,7 +59,7 @@ async def test_storm_of_arrivals_and_seat_events_keeps_invariants(big: dict[str,
     n_calls = 300
 
     async def arrive(i: int) -> None:
-        await phone.twiml("/voice/incoming", CallSid=f"CA{i:04d}", From="+8613800000000",
+        await phone.twiml("/voice/incoming", CallSid=f"CA{i:04d}", From=f"+86138{i:08d}",
                           To=rng.choice(LINES))
 
     # arrivals and logins interleaved, all at once
@@ -111,6 +111,8 @@ async def test_storm_of_arrivals_and_seat_events_keeps_invariants(big: dict[str,
         st = (await svc.store().call_info(f"CA{i:04d}"))["st"]
         states[st] = states.get(st, 0) + 1
     assert sum(states.values()) == n_calls
+    outcomes = [(await svc.store().call_info(f"CA{i:04d}")).get("out") for i in range(n_calls)]
+    assert "rate_limited" not in outcomes
     holders = [(await svc.store().seat_info(s)).get("call") for s in seats]
     busy = [c for c in holders if c]
     assert len(busy) == len(set(busy)), "a call is held by two seats"

@@ -231,3 +231,23 @@ async def test_no_answer_puts_seat_on_break_and_call_back_at_head(
     assert (await call_state(svc, "CA1"))["seat"] == "p02"
     assert (await call_state(svc, "CA2"))["st"] == "waiting"
     assert (await counters(svc, "q", "pool"))["noanswer"] == 1
+
+
+async def test_call_without_final_status_callback_is_ended_as_stale(
+        phone: Phone, svc: Services, clock: ManualClock) -> None:
+    await phone.seat("p01", "login")
+    await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12328")  # -> p01
+    clock.advance(svc.settings.stale_call_seconds - 1)
+    await phone.twiml("/voice/incoming", CallSid="CA2", From=CALLER, To="12328")  # waits
+    await phone.seat("p02", "login")  # takes CA2
+    await phone.twiml("/voice/seat-answered?call=CA2&seat=p02", CallSid="CAleg2")
+    await sweep_once(svc)
+    assert (await call_state(svc, "CA1"))["st"] == "offered"
+    clock.advance(2)
+    await sweep_once(svc)
+    c = await call_state(svc, "CA1")
+    assert (c["st"], c["out"]) == ("ended", "stale")
+    seat = await svc.store().seat_info("p01")
+    assert seat["st"] == "ready" and seat["call"] == "", "the seat is freed"
+    assert (await call_state(svc, "CA2"))["st"] == "talking", "only calls past the limit"
+    assert await violations(svc.store().redis, svc.store().keys) == []

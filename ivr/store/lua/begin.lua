@@ -1,11 +1,16 @@
 -- begin.lua: a call starts in the IVR (first webhook of a call with a menu).
 -- KEYS[1] center meta key
--- ARGV[1] now ms, ARGV[2] call sid, ARGV[3] line number, ARGV[4] masked caller number
--- Returns JSON {st}: the call's state; a repeated webhook changes nothing.
+-- ARGV[1] now ms, ARGV[2] call sid, ARGV[3] line number, ARGV[4] masked caller number,
+-- ARGV[5] caller digest ('' = no limit), ARGV[6] calls allowed per window, ARGV[7] window ms
+-- Returns JSON {st}: the call's state ('limited' when over the repeated-call limit); a
+-- repeated webhook changes nothing.
 local sid, line, from = ARGV[2], ARGV[3], ARGV[4]
 local ck = K.call(sid)
 local st = redis.call('HGET', ck, 'st')
 if st then return cjson.encode({st = st, repeated = true}) end
+if rate_limited(sid, line, ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])) then
+  return cjson.encode({st = 'limited'})
+end
 redis.call('HSET', ck, 'st', 'ivr', 'ln', line, 't1', NOW, 'fr', from)
 redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
 redis.call('ZADD', K.live(), NOW, sid)

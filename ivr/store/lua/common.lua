@@ -226,3 +226,21 @@ local function finish_talk(sid)
   end
   return false
 end
+
+-- Repeated calls from one caller (robocalls): a fixed-window counter per caller digest.
+-- The window comes from NOW (time is an input); the real-time expiry only cleans up.
+-- Returns true when this call is over the limit; then the call is recorded as ended with
+-- the outcome 'rate_limited' (so it, too, has exactly one outcome).
+local function rate_limited(sid, line, id, limit, window)
+  if not id or id == '' or not limit or limit <= 0 then return false end
+  local k = K.rl(id, math.floor(NOW / window))
+  local n = redis.call('INCR', k)
+  if n == 1 then redis.call('PEXPIRE', k, 2 * window) end
+  if n <= limit then return false end
+  local ck = K.call(sid)
+  redis.call('HSET', ck, 'st', 'ended', 'out', 'rate_limited', 'ln', line, 't1', NOW, 'tend', NOW)
+  redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
+  count(nil, line, 'calls', 1)
+  count(nil, line, 'rate_limited', 1)
+  return true
+end

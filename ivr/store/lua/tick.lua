@@ -2,7 +2,8 @@
 -- overflow, reservations nobody picked up. Safe to run from every worker at once:
 -- each timer is claimed by ZREM inside this one atomic script.
 -- KEYS[1] center meta key
--- ARGV[1] now ms, ARGV[2] at most this many timers per run
+-- ARGV[1] now ms, ARGV[2] at most this many timers per run, ARGV[3] calls live longer than
+-- this many ms without a final status callback are ended as 'stale' (0 = never)
 -- Returns JSON {n, redirect}: timers run, and calls a seat was reserved for (to be
 -- pulled out of their hold loop through the REST API).
 local limit = tonumber(ARGV[2])
@@ -35,6 +36,24 @@ for _, m in ipairs(due) do
         redis.call('HSET', ck, 'seat', '')
         if place(id) then got(id) end
       end
+    end
+  end
+end
+-- calls whose final status callback never came: end them, free their seats
+local stale = tonumber(ARGV[3] or '0') or 0
+if stale > 0 then
+  for _, sid in ipairs(redis.call('ZRANGEBYSCORE', K.live(), '-inf', NOW - stale, 'LIMIT', 0, limit)) do
+    local c = hash(K.call(sid))
+    if not c.st then
+      redis.call('ZREM', K.live(), sid)
+    else
+      if c.st == 'waiting' then redis.call('ZREM', K.wait(c.q, c.sk), sid) end
+      if (c.st == 'offered' or c.st == 'talking') and c.seat and c.seat ~= ''
+          and redis.call('HGET', K.seat(c.seat), 'call') == sid then
+        got(seat_ready(c.seat))
+      end
+      count(c.q, c.ln, 'stale', 1)
+      end_call(sid, 'stale')
     end
   end
 end
