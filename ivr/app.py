@@ -143,11 +143,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         server = open_server(settings.redis_url, settings.data_dir)
-        redis = make_client(server.url, settings)
+        svc.breaker.seconds = settings.redis_breaker_seconds
+        redis = make_client(server.url, settings, svc.breaker)
         svc.acd = Acd(redis, settings.center, svc.clock, settings.call_retention_seconds,
                       resv_margin_seconds=settings.hold_loop_seconds + 30,
                       short_abandon_seconds=settings.short_abandon_seconds,
-                      rate_limit=(settings.rate_limit_calls, settings.rate_limit_window_seconds))
+                      rate_limit=(settings.rate_limit_calls, settings.rate_limit_window_seconds),
+                      watchdog_seconds=max(settings.hold_watchdog_seconds,
+                                           3 * settings.hold_loop_seconds + 30))
         svc.cfgstore = ConfigStore(redis, svc.acd.keys, svc.clock)
         try:
             await _start_config(svc)

@@ -49,7 +49,10 @@ class Settings(BaseSettings):
     survey: bool = True  # ask callers to rate the call after the seat hangs up
     sweep_interval_seconds: float = Field(0.5, gt=0, le=10)
     call_retention_seconds: int = Field(7 * 86400, ge=60)
-    redis_timeout_seconds: float = Field(1.0, gt=0, le=10)
+    redis_timeout_seconds: float = Field(0.5, gt=0, le=10)
+    webhook_budget_seconds: float = Field(3.0, gt=0, le=12)  # then the apology, under Twilio's 15 s
+    redis_breaker_seconds: float = Field(0.5, ge=0, le=30)  # after a Redis failure, skip Redis
+    hold_watchdog_seconds: float = Field(120.0, ge=30)  # a waiting caller silent this long is gone
     redis_max_connections: int = Field(64, ge=2, le=10000)
     redis_pool_wait_seconds: float = Field(5.0, gt=0, le=12)  # under Twilio's 15 s
     bench_endpoint: bool = False

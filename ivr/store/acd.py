@@ -28,7 +28,8 @@ class Acd:
 
     def __init__(self, redis: Redis, center: str, clock: Clock, retention_seconds: int = 604800,
                  resv_margin_seconds: float = 45.0, short_abandon_seconds: float = 5.0,
-                 rate_limit: tuple[int, float] = (0, 60.0)) -> None:
+                 rate_limit: tuple[int, float] = (0, 60.0), watchdog_seconds: float = 120.0,
+                 ) -> None:
         self.redis = redis
         self.keys = Keys(center)
         self.clock = clock
@@ -36,6 +37,7 @@ class Acd:
         self.resv_margin = resv_margin_seconds
         self.short_abandon = short_abandon_seconds
         self.rate_limit = rate_limit
+        self.watchdog = watchdog_seconds
         self._scripts: dict[str, AsyncScript] = {
             name: redis.register_script(scripts.source(name)) for name in scripts.NAMES
         }
@@ -58,6 +60,7 @@ class Acd:
             "retention": self.retention,
             "resv_margin": int(self.resv_margin * 1000),
             "short_ms": int(self.short_abandon * 1000),
+            "watchdog_ms": int(self.watchdog * 1000),
             "version": cfg.version,
         })
         for q in cfg.roster.queues:

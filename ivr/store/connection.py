@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError, TimeoutError
 
 if TYPE_CHECKING:
     from ivr.settings import Settings
@@ -47,7 +52,127 @@ def open_server(url: str | None, data_dir: Path) -> RedisServer:
     return RedisServer(f"unix://{server.socket_file}", embedded=server)
 
 
-def make_client(url: str, settings: Settings) -> Redis:
+class BreakerOpen(ConnectionError):
+    """Refused without asking Redis: it failed a moment ago."""
+
+
+@dataclass
+class Breaker:
+    """After a Redis failure, stop queueing on Redis for a moment (then let a probe through)."""
+
+    seconds: float = 0.5
+    open_until: float = 0.0
+
+    def trip(self) -> None:
+        """Redis just failed: open for ``seconds``."""
+        self.open_until = time.monotonic() + self.seconds
+
+    def is_open(self) -> bool:
+        """Whether requests should skip Redis right now."""
+        return time.monotonic() < self.open_until
+
+
+class FaultRetry(Retry):
+    """Send a command again once when its connection broke (Redis restarted), never when
+    Redis is slow or just failed: a hung Redis must cost a webhook one timeout, not two.
+    """
+
+    def __init__(self, breaker: Breaker) -> None:
+        super().__init__(ExponentialBackoff(cap=0.05, base=0.005), 2,
+                         supported_errors=(ConnectionError, TimeoutError))
+        self.breaker = breaker
+
+    async def call_with_retry(self, do: Any, fail: Any, is_retryable: Any = None,
+                              with_failure_count: bool = False) -> Any:
+        """Retry only broken connections (not timeouts, not while the breaker is open).
+
+        A timeout opens the breaker right here, before the failed connection goes back to
+        the pool, so the requests queued for it give up instead of timing out again.
+        """
+        def retryable(error: Exception) -> bool:
+            if isinstance(error, BreakerOpen):
+                return False
+            if isinstance(error, TimeoutError) or "imeout" in str(error):
+                self.breaker.trip()
+                return False
+            return not self.breaker.is_open() and (is_retryable is None or bool(is_retryable(error)))
+
+        return await super().call_with_retry(do, fail, retryable, with_failure_count)
+
+
+class GuardedPool(BlockingConnectionPool):
+    """A blocking pool that gives up at once while the breaker is open.
+
+    Without it, a burst waiting for a connection to a hung Redis would get the
+    connections of the first wave as they time out, and hang a second time.
+    """
+
+    breaker: Breaker
+
+    async def ensure_connection(self, connection: Any) -> None:
+        """(Re)connect a pooled connection, unless Redis failed a moment ago."""
+        if self.breaker.is_open():  # the caller releases the connection on any error
+            raise BreakerOpen("Redis failed a moment ago (breaker open)")
+        await super().ensure_connection(connection)
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        """A connection, unless Redis failed a moment ago (ConnectionError then)."""
+        if self.breaker.is_open():
+            raise BreakerOpen("Redis failed a moment ago (breaker open)")
+        conn = await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+        if self.breaker.is_open():
+            await self.release(conn)
+            raise BreakerOpen("Redis failed a moment ago (breaker open)")
+        return conn
+
+
+class GuardedRedis(Redis):
+    """A client that trips the breaker the moment a command fails on a Redis fault.
+
+    Tripping here, before the failed connection's waiters get to run, lets every
+    request queued behind it give up at once instead of timing out a second time.
+    """
+
+    breaker: Breaker
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        """Run one command; a connection fault or timeout opens the breaker."""
+        try:
+            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        except BreakerOpen:
+            raise
+        except (ConnectionError, TimeoutError):
+            self.breaker.trip()
+            raise
+
+
+class BoundedCluster(RedisCluster):
+    """A cluster client whose bursts wait for a free connection, as the pooled one does.
+
+    redis-py's asyncio ``RedisCluster`` fails with MaxConnectionsError once
+    ``max_connections`` are busy on a node; one center lives on one node (one hash
+    slot), so a client-wide semaphore of the same size gives the same bound, and a
+    caller beyond it waits up to ``wait`` seconds for its turn.
+    """
+
+    def __init__(self, *args: Any, limit: int, wait: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = asyncio.Semaphore(limit)
+        self._wait = wait
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        """Run one command once a connection slot is free (ConnectionError after the wait)."""
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self._wait)
+        except TimeoutError as exc:
+            raise ConnectionError("no Redis Cluster connection became free in time") from exc
+        try:
+            return await super().execute_command(*args, **kwargs)
+        finally:
+            self._slots.release()
+
+
+def make_client(url: str, settings: Settings, breaker: Breaker | None = None) -> Redis:
     """A Redis client for ``url``: a Redis Cluster client when IVR_REDIS_CLUSTER is set.
 
     Requests beyond ``redis_max_connections`` wait for a free connection instead of
@@ -55,12 +180,20 @@ def make_client(url: str, settings: Settings) -> Redis:
     """
     timeout = settings.redis_timeout_seconds
     if settings.redis_cluster:
-        cluster = RedisCluster.from_url(
+        cluster = BoundedCluster.from_url(  # the cluster client retries on its own
             url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout,
-            max_connections=settings.redis_max_connections)
+            max_connections=settings.redis_max_connections,
+            limit=settings.redis_max_connections, wait=settings.redis_pool_wait_seconds)
         return cluster  # type: ignore[return-value]  # same command API, routed by hash slot
-    pool = BlockingConnectionPool.from_url(
+    # A connection broken by a Redis restart fails once; the command is sent again on a
+    # fresh one (scripts are idempotent on repeat). Timeouts are not retried.
+    breaker = breaker or Breaker(0.0)
+    retry = FaultRetry(breaker)
+    pool = GuardedPool.from_url(
         url, decode_responses=True, max_connections=settings.redis_max_connections,
         timeout=settings.redis_pool_wait_seconds, socket_timeout=timeout,
-        socket_connect_timeout=timeout)
-    return Redis.from_pool(pool)
+        socket_connect_timeout=timeout, retry=retry, retry_on_error=[ConnectionError])
+    pool.breaker = breaker
+    client = GuardedRedis.from_pool(pool)
+    client.breaker = breaker  # type: ignore[attr-defined]
+    return client

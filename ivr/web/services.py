@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlencode
 
@@ -16,6 +16,7 @@ from ivr.core.config import CenterConfig
 from ivr.settings import Settings
 from ivr.store.acd import Acd
 from ivr.store.configstore import ConfigStore
+from ivr.store.connection import Breaker
 from ivr.telephony.rest import CallControl
 from ivr.telephony.signature import SignatureChecker
 
@@ -36,6 +37,7 @@ class Services:
     tokens: TokenBook
     acd: Acd | None = None  # set once Redis is connected (lifespan)
     cfgstore: ConfigStore | None = None
+    breaker: Breaker = field(default_factory=Breaker)  # after a Redis failure: skip Redis
 
     def url(self, path: str, **query: str | int) -> str:
         """An absolute URL on our public base (or a relative one without it) for TwiML."""

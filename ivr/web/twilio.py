@@ -5,10 +5,14 @@ receives the parsed form (``Hook``) and returns a ``VoiceResponse``. ``TwilioRou
 registers it (documented in the OpenAPI schema), checks ``X-Twilio-Signature`` against
 the public URL (403 otherwise, nothing changed), and turns any failure into an apology
 and a dial to the backup number, so a caller never hears Twilio's application error.
+A handler gets ``webhook_budget_seconds``; after a Redis failure, webhooks answer the
+apology at once for ``redis_breaker_seconds`` (a breaker) instead of queueing on a hung
+Redis, then let the next request probe it again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,6 +20,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.telephony import twiml
@@ -89,8 +94,16 @@ async def _serve(request: Request, handler: Handler) -> Response:
     if not svc.checker.valid(url, multi, request.headers.get("x-twilio-signature")):
         return JSONResponse({"detail": "invalid or missing X-Twilio-Signature"}, status_code=403)
     hook = Hook({k: v[-1] for k, v in multi.items()}, dict(request.query_params))
+    if svc.breaker.is_open():  # Redis just failed: answer at once, don't queue on it
+        return Response(str(twiml.apology(svc.settings.backup_number)), media_type=XML)
     try:
-        r = await handler(svc, hook)
+        async with asyncio.timeout(svc.settings.webhook_budget_seconds):
+            r = await handler(svc, hook)
+    except (RedisError, TimeoutError) as exc:
+        svc.breaker.trip()
+        log.warning("voice webhook %s: Redis failed (%s); caller sent to the backup number",
+                    handler.__name__, type(exc).__name__)
+        r = twiml.apology(svc.settings.backup_number)
     except Exception:
         log.exception("voice webhook %s failed; caller sent to the backup number",
                       handler.__name__)

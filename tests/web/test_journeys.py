@@ -237,12 +237,13 @@ async def test_call_without_final_status_callback_is_ended_as_stale(
         phone: Phone, svc: Services, clock: ManualClock) -> None:
     await phone.seat("p01", "login")
     await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12328")  # -> p01
+    await phone.twiml("/voice/seat-answered?call=CA1&seat=p01", CallSid="CAleg1")
     clock.advance(svc.settings.stale_call_seconds - 1)
     await phone.twiml("/voice/incoming", CallSid="CA2", From=CALLER, To="12328")  # waits
     await phone.seat("p02", "login")  # takes CA2
     await phone.twiml("/voice/seat-answered?call=CA2&seat=p02", CallSid="CAleg2")
     await sweep_once(svc)
-    assert (await call_state(svc, "CA1"))["st"] == "offered"
+    assert (await call_state(svc, "CA1"))["st"] == "talking"
     clock.advance(2)
     await sweep_once(svc)
     c = await call_state(svc, "CA1")
@@ -251,3 +252,20 @@ async def test_call_without_final_status_callback_is_ended_as_stale(
     assert seat["st"] == "ready" and seat["call"] == "", "the seat is freed"
     assert (await call_state(svc, "CA2"))["st"] == "talking", "only calls past the limit"
     assert await violations(svc.store().redis, svc.store().keys) == []
+
+
+async def test_waiting_caller_who_stopped_polling_is_ended_and_takes_no_seat(
+        phone: Phone, svc: Services, clock: ManualClock) -> None:
+    await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12328")
+    await phone.twiml("/voice/incoming", CallSid="CA2", From=CALLER, To="12328")
+    for _ in range(12):  # CA2 keeps polling its hold loop; CA1's hang-up was never reported
+        clock.advance(10)
+        await phone.twiml("/voice/wait", CallSid="CA2")
+        await sweep_once(svc)
+    c = await call_state(svc, "CA1")
+    assert (c["st"], c["out"]) == ("ended", "lost")
+    assert (await call_state(svc, "CA2"))["st"] == "waiting"
+    await phone.seat("p01", "login")
+    assert (await call_state(svc, "CA2"))["seat"] == "p01", "the seat goes to the live caller"
+    q = await counters(svc, "q", "pool")
+    assert q["lost"] == 1 and q["abandoned"] == 1

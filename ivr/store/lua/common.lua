@@ -198,7 +198,7 @@ local function end_call(sid, outcome)
   local ck = K.call(sid)
   redis.call('HSET', ck, 'st', 'ended', 'out', outcome, 'tend', NOW)
   redis.call('ZREM', K.live(), sid)
-  redis.call('ZREM', K.timers(), 'k:' .. sid, 'o:' .. sid, 'r:' .. sid, 'c:' .. sid)
+  redis.call('ZREM', K.timers(), 'k:' .. sid, 'o:' .. sid, 'r:' .. sid, 'c:' .. sid, 'p:' .. sid)
   local keep = num(redis.call('HGET', K.meta(), 'retention'), 604800)
   redis.call('EXPIRE', ck, keep)
 end
@@ -243,4 +243,12 @@ local function rate_limited(sid, line, id, limit, window)
   count(nil, line, 'calls', 1)
   count(nil, line, 'rate_limited', 1)
   return true
+end
+
+-- The hold-loop watchdog: a waiting caller polls /voice/wait every loop turn; one who
+-- has been silent for meta 'watchdog_ms' has hung up without us hearing of it.
+local function watch_caller(sid)
+  local ms = num(redis.call('HGET', K.meta(), 'watchdog_ms'), 120000)
+  redis.call('HSET', K.call(sid), 'seen', NOW)
+  redis.call('ZADD', K.timers(), NOW + ms, 'p:' .. sid)
 end

@@ -37,4 +37,5 @@ if closed ~= '' then
 end
 count(q, line, 'offered', 1)
 place(sid)
+watch_caller(sid)
 return cjson.encode(status(sid))

@@ -1,5 +1,5 @@
 -- tick.lua: run the timers that are due: wrap-up ends, skill widening, sub-center
--- overflow, reservations nobody picked up. Safe to run from every worker at once:
+-- overflow, reservations nobody picked up, callers who stopped polling the hold loop. Safe to run from every worker at once:
 -- each timer is claimed by ZREM inside this one atomic script.
 -- KEYS[1] center meta key
 -- ARGV[1] now ms, ARGV[2] at most this many timers per run, ARGV[3] calls live longer than
@@ -24,6 +24,19 @@ for _, m in ipairs(due) do
       if place(id) then got(id) end
     elseif kind == 'o' and c.st == 'waiting' then
       if overflow(id) then got(id) end
+    elseif kind == 'p' and c.cb ~= '1' and (c.st == 'waiting' or c.st == 'offered') then
+      -- the caller stopped polling the hold loop: hung up, and the status callback was lost
+      redis.call('ZREM', K.wait(c.q, c.sk), id)
+      if c.st == 'offered' and c.seat ~= '' and redis.call('HGET', K.seat(c.seat), 'call') == id then
+        got(seat_ready(c.seat))
+      end
+      local wait = math.max(0, num(c.seen, NOW) - num(c.t0, NOW))
+      redis.call('HSET', ck, 'wait', wait)
+      count(c.q, c.ln, 'abandoned', 1)
+      count(c.q, c.ln, 'wait_abandoned_ms', wait)
+      count(c.q, c.ln, 'wb:' .. bin_of(wait), 1)
+      count(c.q, c.ln, 'lost', 1)
+      end_call(id, 'lost')
     elseif kind == 'c' and c.st == 'retry' then
       -- a callback attempt failed earlier: the place in line comes back now
       redis.call('HSET', ck, 'st', 'waiting')

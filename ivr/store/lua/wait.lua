@@ -3,4 +3,7 @@
 -- ARGV[1] now ms, ARGV[2] sid
 -- Returns JSON status (see common.lua status()): offered -> dial the seat, waiting ->
 -- position and figures for the announcement, anything else -> the call is over here.
-return cjson.encode(status(ARGV[2]))
+-- A caller in the hold loop is alive: its watchdog is reset.
+local s = status(ARGV[2])
+if s.st == 'waiting' or s.st == 'offered' then watch_caller(ARGV[2]) end
+return cjson.encode(s)

@@ -1,0 +1,161 @@
+"""How the simulated Twilio and the simulated softphones reach the service.
+
+Two transports send the same HTTP requests:
+
+- :class:`HttpxTransport`: an ``httpx.AsyncClient``, either over the network (``--url``)
+  or in process through ``httpx.ASGITransport``;
+- :class:`AsgiTransport`: calls the ASGI app directly with a prepared scope, skipping
+  httpx (the simulator's fast path; routing, form parsing and the signature check
+  still run in the app).
+
+:class:`Twilio` signs every webhook with ``twilio.request_validator.RequestValidator``
+as Twilio does; :class:`SeatApi` calls the seat API with a seat's bearer token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+from ivr.auth import seat_token
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the service answered."""
+
+    status: int
+    text: str
+    content_type: str = ""
+
+
+class Transport(Protocol):
+    """Sends one HTTP request to the service."""
+
+    async def request(self, method: str, url: str, form: dict[str, str] | None,
+                      headers: dict[str, str]) -> Reply:
+        """Send a request (a urlencoded form body when ``form`` is given)."""
+        ...
+
+
+class HttpxTransport:
+    """Requests through an ``httpx.AsyncClient`` (network or ASGITransport)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def request(self, method: str, url: str, form: dict[str, str] | None,
+                      headers: dict[str, str]) -> Reply:
+        """Send the request and read the whole answer."""
+        resp = await self.client.request(method, url, data=form, headers=headers)
+        return Reply(resp.status_code, resp.text, resp.headers.get("content-type", ""))
+
+
+class AsgiTransport:
+    """Requests handed straight to an ASGI app: no sockets, no httpx."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def request(self, method: str, url: str, form: dict[str, str] | None,
+                      headers: dict[str, str]) -> Reply:
+        """Run the app on one request; an exception inside the app becomes a 500."""
+        parts = urlsplit(url)
+        body = urlencode(form).encode() if form is not None else b""
+        raw = [(b"host", (parts.netloc or "localhost").encode()),
+               (b"content-length", str(len(body)).encode())]
+        if form is not None:
+            raw.append((b"content-type", b"application/x-www-form-urlencoded"))
+        raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        https = parts.scheme == "https"
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": method, "scheme": parts.scheme or "http", "path": parts.path or "/",
+            "raw_path": (parts.path or "/").encode(), "query_string": parts.query.encode(),
+            "root_path": "", "headers": raw, "client": ("127.0.0.1", 50000),
+            "server": (parts.hostname or "localhost", parts.port or (443 if https else 80)),
+            "state": {},
+        }
+        sent = False
+        status, ctype, chunks = 500, "", []
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status, ctype
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for k, v in message.get("headers", []):
+                    if k.lower() == b"content-type":
+                        ctype = v.decode()
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:  # the server would have answered 500
+            return Reply(500, f"{type(exc).__name__}: {exc}", "text/plain")
+        return Reply(status, b"".join(chunks).decode("utf-8", "replace"), ctype)
+
+
+class CountingTransport:
+    """Counts the requests sent through another transport."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.count = 0
+
+    async def request(self, method: str, url: str, form: dict[str, str] | None,
+                      headers: dict[str, str]) -> Reply:
+        """Send through the inner transport."""
+        self.count += 1
+        return await self.inner.request(method, url, form, headers)
+
+
+class Twilio:
+    """Posts webhooks as Twilio does, each signed with the account's auth token."""
+
+    def __init__(self, transport: Transport, auth_token: str) -> None:
+        self.transport = transport
+        self.validator = RequestValidator(auth_token)
+
+    async def post(self, url: str, params: dict[str, str], method: str = "POST") -> Reply:
+        """Send a signed webhook (GET puts the parameters in the query string)."""
+        if method.upper() == "GET":
+            sep = "&" if urlsplit(url).query else "?"
+            full = f"{url}{sep}{urlencode(params)}" if params else url
+            sig = self.validator.compute_signature(full, {})
+            return await self.transport.request("GET", full, None, {"X-Twilio-Signature": sig})
+        sig = self.validator.compute_signature(url, params)
+        return await self.transport.request("POST", url, params, {"X-Twilio-Signature": sig})
+
+
+class SeatApi:
+    """The seat API as a softphone uses it, with the seat's bearer token."""
+
+    def __init__(self, transport: Transport, base_url: str, seat_secret: str) -> None:
+        self.transport = transport
+        self.base = base_url.rstrip("/")
+        self.secret = seat_secret
+
+    def _headers(self, seat: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {seat_token(self.secret, seat)}"}
+
+    async def act(self, seat: str, action: str) -> Reply:
+        """Log in, go ready, take a break or log out."""
+        return await self.transport.request("POST", f"{self.base}/api/seats/{seat}/{action}",
+                                            None, self._headers(seat))
+
+    async def state(self, seat: str) -> Reply:
+        """The seat's state and current call."""
+        return await self.transport.request("GET", f"{self.base}/api/seats/{seat}", None,
+                                            self._headers(seat))

@@ -1,0 +1,162 @@
+"""``ivr simulate``: a day of traffic through the real app, in seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ivr.configfiles import load
+from ivr.core.config import CenterConfig
+from ivr.core.errors import ConfigError
+from ivr.phone.service import scratch_redis, scratch_settings
+from ivr.settings import Settings
+from ivr.sim.engine import SimResult, Simulation
+from ivr.sim.report import erlang, render, summary
+from ivr.sim.scenario import (
+    PROFILES,
+    Scenario,
+    default_rates,
+    normalised,
+    textbook_config,
+    with_seats,
+)
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, float]:
+    out = {}
+    for item in values:
+        key, sep, num = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[key.strip()] = float(num)
+        except ValueError:
+            raise click.BadParameter(f"{item!r} is not {what}=NUMBER") from None
+    return out
+
+
+def _profile(name: str) -> tuple[float, ...]:
+    if name in PROFILES:
+        return PROFILES[name]
+    path = Path(name)
+    if not path.is_file():
+        raise click.BadParameter(f"{name!r} is neither {', '.join(PROFILES)} nor a file")
+    from ivr.configfiles import load_yaml
+
+    doc = load_yaml(path)
+    weights = [doc[h] for h in range(24)] if isinstance(doc, dict) else doc
+    try:
+        return normalised([float(w) for w in weights])
+    except (TypeError, ValueError, KeyError) as exc:
+        raise click.BadParameter(f"{name}: {exc}") from None
+
+
+def run_simulation(scenario: Scenario, config: CenterConfig, settings: Settings,
+                   transport: str = "asgi", progress: bool = False) -> SimResult:
+    """Run a simulation on a scratch center of IVR_REDIS_URL or a throwaway Redis."""
+    async def go() -> SimResult:
+        with scratch_redis(settings.redis_url) as url:
+            local = scratch_settings(settings, url, "sim").model_copy(
+                update={"call_retention_seconds": 60})
+            if not progress:
+                return await Simulation(scenario, config, local, transport).run()
+            total = int(scenario.hours * 3600)
+            with click.progressbar(length=total, label="simulating", file=sys.stderr,
+                                   show_eta=True) as bar:
+                done = [0]
+
+                def tick(seconds: float) -> None:
+                    step = int(seconds) - done[0]
+                    if step > 0:
+                        bar.update(step)
+                        done[0] += step
+                return await Simulation(scenario, config, local, transport, tick).run()
+    return asyncio.run(go())
+
+
+@click.command("simulate")
+@click.option("--hours", type=float, default=24.0, show_default=True,
+              help="Simulated hours of arrivals.")
+@click.option("--rate", "rates", multiple=True, metavar="LINE=PER_HOUR",
+              help="Poisson arrivals per line (daily average per hour with a profile). "
+                   "Default: 12345 at 85% seat occupancy.")
+@click.option("--seats", multiple=True, metavar="QUEUE=N",
+              help="Seats in a queue (others as configured in seats/).")
+@click.option("--single-queue", type=int, default=None, metavar="N",
+              help="Instead of the config: one line straight into one queue of N seats "
+                   "(the textbook Erlang A setting).")
+@click.option("--aht", type=float, default=240.0, show_default=True,
+              help="Mean handle (talk) time, seconds.")
+@click.option("--handle", type=click.Choice(["exponential", "lognormal"]),
+              default="exponential", show_default=True, help="Handle time distribution.")
+@click.option("--handle-cv", type=float, default=1.0, show_default=True,
+              help="Coefficient of variation of lognormal handle times.")
+@click.option("--patience", type=float, default=180.0, show_default=True,
+              help="Mean patience (exponential), seconds; 0: callers never hang up.")
+@click.option("--ring", type=float, default=2.0, show_default=True,
+              help="Mean seconds a seat lets a call ring before answering.")
+@click.option("--no-answer", type=float, default=0.0, show_default=True,
+              help="Probability that a seat lets a call ring out.")
+@click.option("--profile", default="flat", show_default=True,
+              help="Daily profile: flat, office, or a YAML file of 24 hourly weights.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
+@click.option("--config-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="Config folders (default: IVR_CONFIG_DIR or .).")
+@click.option("--check-every", type=float, default=3600.0, show_default=True,
+              help="Simulated seconds between full invariant checks in Redis.")
+@click.option("--transport", type=click.Choice(["asgi", "httpx"]), default="asgi",
+              show_default=True, help="Call the ASGI app directly, or through httpx.")
+@click.option("--compare-erlang", is_flag=True, help="Compare each queue with Erlang A.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Draw queue length and answer rate over time into this PNG file.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def simulate(hours: float, rates: tuple[str, ...], seats: tuple[str, ...],
+             single_queue: int | None, aht: float, handle: str, handle_cv: float,
+             patience: float, ring: float, no_answer: float, profile: str, seed: int,
+             config_dir: Path | None, check_every: float, transport: str,
+             compare_erlang: bool, as_json: bool, plot: Path | None, quiet: bool) -> None:
+    """Simulate traffic through the real app and its Redis ACD on a virtual clock.
+
+    Callers dial the real webhooks (signed, as Twilio), seats use the seat API; the
+    invariants are asserted while it runs. Exits 1 if any invariant broke.
+    """
+    settings = Settings()
+    try:
+        if single_queue is not None:
+            config = textbook_config(single_queue, aht)
+        else:
+            config = with_seats(load(config_dir or settings.config_dir),
+                                {q: int(n) for q, n in _pairs(seats, "QUEUE").items()})
+    except (ConfigError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    per_hour = _pairs(rates, "LINE") or default_rates(config, aht)
+    unknown = [ln for ln in per_hour if config.line(ln) is None]
+    if unknown:
+        raise click.UsageError(f"no such line: {', '.join(unknown)}")
+    scenario = Scenario(rates=per_hour, hours=hours, aht=aht, handle=handle,
+                        handle_cv=handle_cv, patience=patience or None, ring_seconds=ring,
+                        no_answer=no_answer, profile=_profile(profile), seed=seed,
+                        check_every=check_every)
+    result = run_simulation(scenario, config, settings, transport,
+                            progress=not quiet and not as_json)
+    data: dict[str, Any] = summary(result)
+    rows = erlang(result) if compare_erlang else None
+    if rows is not None:
+        data["erlang"] = rows
+    if plot is not None:
+        from ivr.sim.plot import plot as draw
+
+        draw(result, plot)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1, default=str))
+    else:
+        click.echo(render(data, rows))
+        if plot is not None:
+            click.echo(f"\nplot written to {plot}")
+    sys.exit(0 if data["checks"]["ok"] else 1)
