@@ -73,8 +73,10 @@ class Breaker:
 
 
 class FaultRetry(Retry):
-    """Send a command again once when its connection broke (Redis restarted), never when
-    Redis is slow or just failed: a hung Redis must cost a webhook one timeout, not two.
+    """Send a command again when its connection broke (Redis restarted), and only then.
+
+    Never when Redis is slow or just failed: a hung Redis must cost a webhook one
+    timeout, not two.
     """
 
     def __init__(self, breaker: Breaker) -> None:
