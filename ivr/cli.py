@@ -19,7 +19,9 @@ def main() -> None:
 @click.option("--host", default=None, help="Interface to listen on (IVR_HOST).")
 @click.option("--port", type=int, default=None, help="Port to listen on (IVR_PORT).")
 @click.option("--workers", type=int, default=None, help="Worker processes (IVR_WORKERS).")
-def serve(host: str | None, port: int | None, workers: int | None) -> None:
+@click.option("--demo", is_flag=True,
+              help="Log in a few simulated seats that stay ready, so `ivr call --url` completes calls.")
+def serve(host: str | None, port: int | None, workers: int | None, demo: bool) -> None:
     """Run the service with uvicorn (embedded Redis unless IVR_REDIS_URL is set)."""
     import uvicorn
 
@@ -29,14 +31,27 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     n = workers or settings.workers
     if n > 1 and not settings.redis_url:
         raise click.UsageError("several workers need a shared Redis: set IVR_REDIS_URL")
-    uvicorn.run("ivr.asgi:app", host=host or settings.host, port=port or settings.port,
-                workers=n, log_level=settings.log_level, log_config=uvicorn_config(settings.log_level))
+    host, port = host or settings.host, port or settings.port
+    stop = None
+    if demo:
+        from ivr.phone.demo import serve_demo
+
+        stop = serve_demo(settings, host, port)
+    try:
+        uvicorn.run("ivr.asgi:app", host=host, port=port, workers=n, log_level=settings.log_level,
+                    log_config=uvicorn_config(settings.log_level))
+    finally:
+        if stop is not None:
+            stop()
 
 
 def _register() -> None:
+    from ivr.phone.cli import call
+    from ivr.sim.cli import simulate
     from ivr.staffing import staffing
 
-    main.add_command(staffing)
+    for command in (call, simulate, staffing):
+        main.add_command(command)
 
 
 _register()

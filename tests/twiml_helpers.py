@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from typing import Any
 
 
 def verbs(root: ET.Element) -> list[str]:
@@ -23,3 +24,11 @@ def dial_target(root: ET.Element) -> tuple[str, str]:
     if noun is None:
         return ("Number", (dial.text or "").strip())
     return (noun.tag, (noun.text or "").strip())
+
+
+async def follow(phone: Any, root: ET.Element, **params: str) -> ET.Element:
+    """Play Twilio's part for a trailing <Redirect>: request its URL with the call's params."""
+    redirect = root.find("Redirect")
+    assert redirect is not None and redirect.text, ET.tostring(root)
+    result: ET.Element = await phone.twiml(redirect.text, **params)
+    return result

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +18,19 @@ from ivr.phone.call import Input
 from ivr.phone.run import CallOptions, place_call
 
 TRANSFER_STATUSES = ("completed", "busy", "no-answer", "failed")
+
+
+@contextlib.contextmanager
+def quiet_service(quiet: bool = True) -> Iterator[None]:
+    """Hide the in-process service's notices (warnings of the ``ivr`` logger) for a while."""
+    logger = logging.getLogger("ivr")
+    level = logger.level
+    if quiet:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def when(text: str) -> float:
@@ -103,7 +119,8 @@ def call(ctx: click.Context, number: str, from_: str, url: str | None,
         raise click.UsageError("--at sets the virtual clock: use it with --fast")
     out: Any = None if as_json else sys.stdout
     try:
-        result = asyncio.run(place_call(opts, out))
+        with quiet_service(not verbose):
+            result = asyncio.run(place_call(opts, out))
     except asyncio.CancelledError:
         click.echo("gave up", err=True)
         ctx.exit(130)

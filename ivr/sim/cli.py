@@ -13,6 +13,7 @@ import click
 from ivr.configfiles import load
 from ivr.core.config import CenterConfig
 from ivr.core.errors import ConfigError
+from ivr.phone.cli import quiet_service
 from ivr.phone.service import scratch_redis, scratch_settings
 from ivr.settings import Settings
 from ivr.sim.engine import SimResult, Simulation
@@ -143,8 +144,9 @@ def simulate(hours: float, rates: tuple[str, ...], seats: tuple[str, ...],
                         handle_cv=handle_cv, patience=patience or None, ring_seconds=ring,
                         no_answer=no_answer, profile=_profile(profile), seed=seed,
                         check_every=check_every)
-    result = run_simulation(scenario, config, settings, transport,
-                            progress=not quiet and not as_json)
+    with quiet_service():
+        result = run_simulation(scenario, config, settings, transport,
+                                progress=not quiet and not as_json)
     data: dict[str, Any] = summary(result)
     rows = erlang(result) if compare_erlang else None
     if rows is not None:

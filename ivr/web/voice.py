@@ -74,6 +74,16 @@ async def run_step(svc: Services, line: Line, line_id: str, step: Step, hook: Ho
     last = step.actions[-1]
     lead = twiml.render(_speakable(svc, step.actions[:-1]))
     if isinstance(last, EnqueueAction):
+        if len(lead.verbs):
+            # say the notice first; the call joins the queue when it has been heard, so
+            # the notice holds no seat and does not count as waiting
+            if (await acd.begin(sid, line_id, mask(caller), caller)).get("st") == "limited":
+                return _limited(lang)
+            lead.redirect(svc.url("/voice/queue", ln=line_id, q=last.queue, sk=last.skill,
+                                  pr=last.priority, lg=lang,
+                                  wd="" if last.widen_after is None else str(last.widen_after)),
+                          method="POST")
+            return lead
         return await enqueue(svc, hook, line_id, last, lang, lead)
     if isinstance(last, TransferAction):
         target = svc.config.plan.targets[last.target]
@@ -106,7 +116,7 @@ async def enqueue(svc: Services, hook: Hook, line_id: str, action: EnqueueAction
         r.hangup()
         return r
     if closed and queue.when_closed == "overflow" and queue.overflow:
-        closed_from, action = queue.id, EnqueueAction(queue.overflow.to, action.skill,
+        closed_from, action = queue.id, EnqueueAction(queue.overflow.to, "any",
                                                       action.priority, action.widen_after)
     res = await svc.store().enqueue(sid, line_id, action, caller, lang, closed_from,
                                     number=hook.p("From"))
@@ -114,7 +124,8 @@ async def enqueue(svc: Services, hook: Hook, line_id: str, action: EnqueueAction
         return _limited(lang)
     res["sid"] = sid
     await svc.redirect(res.get("redirect", []))
-    return connect_or_hold(svc, res, lang, r, 0, 0, offer_now=closed)
+    return connect_or_hold(svc, res, lang, r, 0, 0,
+                           offer_now=closed and queue.when_closed == "callback")
 
 
 def _limited(lang: str) -> VoiceResponse:
@@ -196,6 +207,21 @@ async def gather(svc: Services, hook: Hook) -> VoiceResponse:
     return await run_step(svc, line, ln or line.number, step, hook)
 
 
+@voice.post("/queue", "Join a queue after a notice")
+async def queue(svc: Services, hook: Hook) -> VoiceResponse:
+    """Queue the call once the notice before it has been played."""
+    q = hook.q("q")
+    if not hook.p("CallSid") or q not in {x.id for x in svc.config.roster.queues}:
+        return twiml.apology(svc.settings.backup_number)
+    wd = hook.q("wd")
+    try:
+        widen = float(wd) if wd else None
+    except ValueError:
+        widen = None
+    action = EnqueueAction(q, hook.q("sk", "any") or "any", min(9, max(0, hook.qint("pr", 0))), widen)
+    return await enqueue(svc, hook, hook.q("ln"), action, hook.q("lg", "zh-CN"), VoiceResponse())
+
+
 @voice.post("/wait", "One turn of the hold loop")
 async def wait(svc: Services, hook: Hook) -> VoiceResponse:
     """Connect the caller if a seat was reserved, else tell the position and hold."""
@@ -223,8 +249,13 @@ async def dial_done(svc: Services, hook: Hook) -> VoiceResponse:
     sid, seat, lang = hook.q("call") or hook.p("CallSid"), hook.q("seat"), hook.q("lang", "zh-CN")
     if not sid or not seat:
         return twiml.apology(svc.settings.backup_number)
-    res = await svc.store().dial_done(sid, seat, hook.p("DialCallStatus") or "failed",
-                                      _int(hook.p("DialCallDuration")))
+    dial_status = hook.p("DialCallStatus") or "failed"
+    if hook.p("CallStatus") in FINAL_STATUSES and dial_status not in ("completed", "answered"):
+        # the caller hung up while the seat rang: an abandon, not the seat's miss
+        res = await svc.store().hangup(sid, hook.p("CallStatus"))
+        await svc.redirect(res.get("redirect", []))
+        return twiml.empty()
+    res = await svc.store().dial_done(sid, seat, dial_status, _int(hook.p("DialCallDuration")))
     await svc.redirect(res.get("redirect", []))
     res["sid"] = sid
     r = VoiceResponse()

@@ -12,6 +12,7 @@ from ivr.clock import ManualClock
 from ivr.core import kpi
 from ivr.web.services import Services
 from tests.conftest import Phone
+from tests.twiml_helpers import follow
 
 CALLER = "+8613812345678"
 
@@ -133,7 +134,8 @@ async def test_waiting_without_seats_and_longest_wait_alerts(
         phone: Phone, clock: ManualClock, client: httpx.AsyncClient) -> None:
     await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12328")
     clock.advance(30)
-    await phone.twiml("/voice/incoming", CallSid="CA2", From=CALLER, To="12358")  # other skill
+    root = await phone.twiml("/voice/incoming", CallSid="CA2", From=CALLER, To="12358")
+    await follow(phone, root, CallSid="CA2", From=CALLER)  # after the notice; other skill
     clock.advance(31)
     alerts = (await client.get("/api/alerts")).json()
     kinds = sorted((a["kind"], a["queue"]) for a in alerts["alerts"])
@@ -154,7 +156,8 @@ async def test_sub_center_overflowing_for_three_intervals_alerts(
 
     for i in range(3):
         assert not await overflowing(), i
-        await phone.twiml("/voice/incoming", CallSid=f"CA{i}", From=CALLER, To="12366")
+        root = await phone.twiml("/voice/incoming", CallSid=f"CA{i}", From=CALLER, To="12366")
+        await follow(phone, root, CallSid=f"CA{i}", From=CALLER)
         await phone.twiml("/voice/status", CallSid=f"CA{i}", CallStatus="completed")
         clock.advance(900)
     assert await overflowing(), "three intervals in a row, the current one not begun"

@@ -10,7 +10,7 @@ from ivr.store.invariants import violations
 from ivr.telephony.rest import RecordingCallControl
 from ivr.web.services import Services
 from tests.conftest import Phone
-from tests.twiml_helpers import dial_target, says, verbs
+from tests.twiml_helpers import dial_target, follow, says, verbs
 
 CALLER = "+8613812345678"
 
@@ -87,8 +87,10 @@ async def test_whole_merge_line_plays_notice_then_pool_with_its_skill(
         phone: Phone, svc: Services) -> None:
     await phone.seat("p03", "login")  # trained for 12358
     root = await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="+8612358")
-    assert verbs(root) == ["Say", "Dial"]
+    assert verbs(root) == ["Say", "Redirect"], "the notice first, holding no seat"
     assert "12358" in says(root)[0] and "12345" in says(root)[0]
+    assert (await call_state(svc, "CA1"))["st"] == "ivr"
+    root = await follow(phone, root, CallSid="CA1", From=CALLER)
     assert dial_target(root) == ("Client", "p03")
     c = await call_state(svc, "CA1")
     assert (c["q"], c["sk"], c["ln"]) == ("pool", "12358", "12358")
@@ -98,7 +100,8 @@ async def test_skill_widens_to_any_pool_seat_after_the_wait(
         phone: Phone, svc: Services, clock: ManualClock, control: RecordingCallControl) -> None:
     await phone.seat("p05", "login")  # no skills: may take 12358 only after widening
     root = await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12358")
-    assert verbs(root)[-1] == "Redirect"
+    root = await follow(phone, root, CallSid="CA1", From=CALLER)
+    assert verbs(root)[-1] == "Redirect" and "/voice/wait" in (root.find("Redirect").text or "")  # type: ignore[union-attr]
     clock.advance(29)
     await sweep_once(svc)
     assert (await call_state(svc, "CA1"))["st"] == "waiting"
@@ -166,8 +169,9 @@ async def test_sub_center_uses_own_seats(phone: Phone, svc: Services) -> None:
     await phone.seat("p01", "login")
     await phone.seat("s12366-1", "login")
     root = await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12366")
-    assert verbs(root) == ["Say", "Dial"]
+    assert verbs(root) == ["Say", "Redirect"]
     assert "税务" in says(root)[0]
+    root = await follow(phone, root, CallSid="CA1", From=CALLER)
     assert dial_target(root) == ("Client", "s12366-1")
 
 
@@ -175,9 +179,10 @@ async def test_sub_center_overflows_when_no_seat_is_logged_in(phone: Phone,
                                                               svc: Services) -> None:
     await phone.seat("p05", "login")
     root = await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12366")
-    assert verbs(root)[-1] == "Redirect"
+    root = await follow(phone, root, CallSid="CA1", From=CALLER)
+    assert dial_target(root) == ("Client", "p05"), "overflowed: any pool seat may answer"
     c = await call_state(svc, "CA1")
-    assert (c["q"], c["oq"]) == ("pool", "sub-12366")
+    assert (c["q"], c["oq"], c["sk"]) == ("pool", "sub-12366", "any")
     assert (await counters(svc, "q", "sub-12366"))["overflow_out"] == 1
     assert (await counters(svc, "q", "pool"))["overflow_in"] == 1
 
@@ -185,8 +190,9 @@ async def test_sub_center_overflows_when_no_seat_is_logged_in(phone: Phone,
 async def test_sub_center_overflows_after_its_wait(phone: Phone, svc: Services,
                                                    clock: ManualClock) -> None:
     await phone.seat("s12366-1", "login")
-    await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12366")  # takes the seat
-    await phone.twiml("/voice/incoming", CallSid="CA2", From=CALLER, To="12366")
+    for sid in ("CA1", "CA2"):  # CA1 takes the seat, CA2 waits
+        root = await phone.twiml("/voice/incoming", CallSid=sid, From=CALLER, To="12366")
+        await follow(phone, root, CallSid=sid, From=CALLER)
     assert (await call_state(svc, "CA2"))["q"] == "sub-12366"
     clock.advance(59)
     await sweep_once(svc)
@@ -200,6 +206,7 @@ async def test_sub_center_overflows_after_its_wait(phone: Phone, svc: Services,
 async def test_unknown_number_gets_apology_and_pool(phone: Phone, svc: Services) -> None:
     root = await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="+8699999")
     assert verbs(root)[0] == "Say" and "暂未开通" in says(root)[0]
+    await follow(phone, root, CallSid="CA1", From=CALLER)
     c = await call_state(svc, "CA1")
     assert (c["q"], c["ln"], c["sk"]) == ("pool", "unknown", "any")
 

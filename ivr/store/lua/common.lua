@@ -125,7 +125,9 @@ overflow = function(sid)
   redis.call('ZREM', K.timers(), 'o:' .. sid)
   count(c.q, nil, 'overflow_out', 1)
   count(ovq, c.ln, 'overflow_in', 1)
-  redis.call('HSET', ck, 'q', ovq, 'oq', c.q, 'tq', NOW)
+  -- the overflow queue's seats are not trained for the line: any of them may answer
+  redis.call('HSET', ck, 'q', ovq, 'oq', c.q, 'tq', NOW, 'sk', 'any')
+  redis.call('ZREM', K.timers(), 'k:' .. sid)
   return place(sid)
 end
 

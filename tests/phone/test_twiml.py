@@ -1,0 +1,82 @@
+"""Reading TwiML as Twilio does: verbs, nouns, defaults, relative URLs, garbage."""
+
+from __future__ import annotations
+
+import pytest
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+
+from ivr.phone import twiml
+
+DOC = "https://ivr.local/voice/incoming"
+
+
+def test_every_verb_with_twilio_defaults() -> None:
+    r = VoiceResponse()
+    r.say("您好", language="zh-CN")
+    r.play("https://x/m.mp3", loop=2)
+    r.pause(length=10)
+    g = Gather(action="/voice/gather?n=menu", num_digits=1, timeout=3, input="dtmf speech",
+               action_on_empty_result=True, language="zh-CN", hints="着火,报警")
+    g.say("请按1", language="zh-CN")
+    r.append(g)
+    r.redirect("/voice/wait?loop=1")
+    r.hangup()
+    verbs = twiml.parse(str(r), DOC)
+    say, play, pause, gather, redirect, hangup = verbs
+    assert say == twiml.Say("您好", "zh-CN")
+    assert play == twiml.Play("https://x/m.mp3", loop=2)
+    assert pause == twiml.Pause(10.0)
+    assert isinstance(gather, twiml.Gather)
+    assert gather.action == "https://ivr.local/voice/gather?n=menu"
+    assert (gather.timeout, gather.num_digits, gather.finish_on_key) == (3.0, 1, "#")
+    assert gather.input == {"dtmf", "speech"} and gather.action_on_empty_result
+    assert gather.hints == ("着火", "报警") and gather.prompts == (twiml.Say("请按1", "zh-CN"),)
+    assert redirect == twiml.Redirect("https://ivr.local/voice/wait?loop=1")
+    assert hangup == twiml.Hangup()
+
+
+def test_gather_defaults_are_twilios() -> None:
+    (g,) = twiml.parse("<Response><Gather/></Response>", DOC)
+    assert isinstance(g, twiml.Gather)
+    assert (g.action, g.timeout, g.num_digits, g.finish_on_key) == (DOC, 5.0, None, "#")
+    assert g.input == {"dtmf"} and not g.action_on_empty_result
+
+
+def test_dial_nouns_and_callbacks() -> None:
+    r = VoiceResponse()
+    d = Dial(action="/voice/dial-done?seat=p01", timeout=20, answer_on_bridge=True,
+             caller_id="+8613800000000")
+    d.client("p01", status_callback="/voice/seat-answered?seat=p01",
+             status_callback_event="answered", status_callback_method="POST")
+    r.append(d)
+    r.dial("110")
+    r.append(Dial())
+    first, second, empty = twiml.parse(str(r), DOC)
+    assert isinstance(first, twiml.Dial) and isinstance(second, twiml.Dial)
+    assert first.timeout == 20.0 and first.action.endswith("/voice/dial-done?seat=p01")
+    (noun,) = first.nouns
+    assert (noun.kind, noun.address, noun.endpoint) == ("client", "p01", "client:p01")
+    assert noun.events == {"answered"}
+    assert noun.status_callback == "https://ivr.local/voice/seat-answered?seat=p01"
+    assert second.nouns == (twiml.Noun("number", "110"),) and second.action == ""
+    assert second.timeout == 30.0 and second.time_limit == 14400.0
+    assert isinstance(empty, twiml.Dial) and empty.nouns == ()
+
+
+def test_client_identity_and_sip() -> None:
+    text = ("<Response><Dial><Client><Identity>p02</Identity></Client>"
+            "<Sip>sip:p03@pbx.local</Sip></Dial></Response>")
+    (d,) = twiml.parse(text, DOC)
+    assert isinstance(d, twiml.Dial)
+    assert [n.endpoint for n in d.nouns] == ["client:p02", "sip:p03@pbx.local"]
+
+
+@pytest.mark.parametrize("text", ["", "not xml", "<Html/>", "<Response><Say>x</Say>"])
+def test_what_is_not_twiml(text: str) -> None:
+    with pytest.raises(twiml.TwimlError):
+        twiml.parse(text, DOC)
+
+
+def test_unknown_verbs_are_kept_as_unsupported() -> None:
+    assert twiml.parse("<Response><Enqueue>q</Enqueue></Response>") == [
+        twiml.Unsupported("Enqueue")]
