@@ -142,8 +142,11 @@ class SeatAgent:
         if offer.call_sid != self.call:
             return
         self.state, self.call = "idle", ""
-        self.missed_calls += 1
         self.busy.append((self._ring_start, self.runtime.now()))
+        if status == "canceled":  # the caller hung up first: not the operator's miss
+            self._changed()
+            return
+        self.missed_calls += 1
         self.on_break = True
         self._changed()
         self.runtime.spawn(self._come_back())
