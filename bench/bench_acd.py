@@ -40,7 +40,6 @@ import asyncio
 import hashlib
 import json
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,6 +48,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from servers import start_redis
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -74,33 +75,6 @@ CHUNK = 2000  # commands per pipeline while filling
 
 # ---------------------------------------------------------------- redis-server
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    exe = shutil.which("redis-server")
-    if not exe:
-        sys.exit("redis-server not found (apt-get install -y redis-server)")
-    port = free_port()
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir), "--logfile", str(workdir / "redis.log"),
-         "--slowlog-log-slower-than", "-1", "--slowlog-max-len", "100000"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    sys.exit("redis-server did not start")
 
 
 # ---------------------------------------------------------------- the two centers
@@ -405,7 +379,7 @@ def main() -> None:
     p.add_argument("--large-calls", type=int, default=100_000)
     args = p.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-acd-"))
-    proc, port = start_redis(workdir)
+    proc, port = start_redis(workdir, "--slowlog-log-slower-than", "-1", "--slowlog-max-len", "100000")
     try:
         asyncio.run(amain(args, port))
     finally:
