@@ -35,8 +35,13 @@ lint: setup
 	$(BIN)/ruff check ivr tests bench
 	$(BIN)/mypy
 
+# Benchmarks print their own figures (bench/README.md records what was seen).
 bench: setup
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/bench_acd.py
+	$(BIN)/python bench/bench_webhook.py
+	$(BIN)/python bench/bench_staffing.py
+	$(BIN)/python bench/bench_sim.py
+	$(BIN)/python bench/bench_storm.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
