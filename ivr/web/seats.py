@@ -120,11 +120,14 @@ async def transfer(seat_id: AuthedSeat, body: TransferBody, svc: Svc) -> Handoff
     if body.mode == "cold":
         await svc.control.redirect(sid, svc.url("/voice/transfer-out", target=body.target))
     else:
+        # the seat's leg moves to the room; the caller's <Dial> then ends, and its action
+        # (/voice/dial-done) puts the caller into the same room
         room = f"xfer-{sid}"
-        await svc.control.redirect(sid, svc.url("/voice/conference", room=room))
+        leg_url = svc.url("/voice/conference", room=room, call=sid, seat=seat_id)
         if res.get("leg"):
-            await svc.control.redirect(str(res["leg"]), svc.url("/voice/conference", room=room,
-                                                                call=sid, seat=seat_id))
+            await svc.control.redirect(str(res["leg"]), leg_url)
+        else:  # the seat's leg is unknown: move the caller instead (the seat drops)
+            await svc.control.redirect(sid, svc.url("/voice/conference", room=room))
         info = await svc.store().call_info(sid)
         line = svc.config.line(info.get("ln", ""))
         await svc.control.create_call(target.dial or target.number,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from twilio.twiml.voice_response import Gather, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from ivr.core import engine
 from ivr.core.engine import (
@@ -259,6 +259,11 @@ async def dial_done(svc: Services, hook: Hook) -> VoiceResponse:
     await svc.redirect(res.get("redirect", []))
     res["sid"] = sid
     r = VoiceResponse()
+    if res.get("next") == "conference":
+        d = Dial()
+        d.conference(f"xfer-{sid}", start_conference_on_enter=True, end_conference_on_exit=True)
+        r.append(d)
+        return r
     if res.get("next") == "hangup":
         if svc.settings.survey:
             g = Gather(input="dtmf", num_digits=1, timeout=5, method="POST",

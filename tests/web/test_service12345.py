@@ -165,16 +165,24 @@ async def test_seat_warm_transfer_keeps_the_seat_until_it_leaves(
     await phone.twiml("/voice/seat-answered?call=CA1&seat=p01", CallSid="CAleg1")
     resp = await seat_post(phone, "p01", "transfer", {"target": "electricity", "mode": "warm"})
     assert resp.status_code == 200, resp.text
-    ops = control.requests[-3:]
-    assert ops[0][0] == "redirect" and ops[0][1]["sid"] == "CA1" and "room=xfer-CA1" in ops[0][1]["url"]
-    assert ops[1][0] == "redirect" and ops[1][1]["sid"] == "CAleg1"
-    assert ops[2][0] == "create_call" and ops[2][1]["to"] == "95598"
+    ops = control.requests[-2:]
+    assert ops[0][0] == "redirect" and ops[0][1]["sid"] == "CAleg1", "the seat's leg moves"
+    assert "room=xfer-CA1" in ops[0][1]["url"]
+    assert ops[1][0] == "create_call" and ops[1][1]["to"] == "95598"
     assert (await svc.store().seat_info("p01"))["st"] == "talking", "the seat stays on the line"
-    root = await phone.twiml(ops[1][1]["url"], CallSid="CAleg1")
+    # the seat's leg left the caller's <Dial>: its action puts the caller into the room
+    root = await phone.twiml("/voice/dial-done?call=CA1&seat=p01&lang=zh-CN", CallSid="CA1",
+                             DialCallStatus="completed", DialCallDuration="40")
+    conf = root.find("Dial/Conference")
+    assert conf is not None and conf.text == "xfer-CA1"
+    assert (await svc.store().seat_info("p01"))["st"] == "talking"
+    root = await phone.twiml(ops[0][1]["url"], CallSid="CAleg1")
     assert root.find("Dial/Conference") is not None
     await phone.twiml("/voice/conference-event?call=CA1&seat=p01", CallSid="CAleg1",
                       StatusCallbackEvent="participant-leave")
     assert (await svc.store().seat_info("p01"))["st"] == "wrapup"
+    c = await svc.store().call_info("CA1")
+    assert (c["st"], c["out"], c["xfer"]) == ("ended", "answered", "transfer:electricity")
 
 
 async def test_exclusion_node_in_a_flow(app_env: dict[str, Any], phone: Phone,

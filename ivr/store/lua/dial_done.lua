@@ -2,7 +2,8 @@
 -- KEYS[1] center meta key
 -- ARGV[1] now ms, ARGV[2] sid, ARGV[3] seat id, ARGV[4] DialCallStatus,
 -- ARGV[5] DialCallDuration seconds
--- Returns JSON {next}: 'hangup' when the call is over (answered), 'dial' with the new
+-- Returns JSON {next}: 'conference' when a warm transfer is under way (the caller joins
+-- the seat and the target), 'hangup' when the call is over (answered), 'dial' with the new
 -- seat when another seat took it at once, 'wait' when it is back at the head of the line;
 -- redirect lists calls that a seat freed here was reserved for.
 local sid, seat, dial, dur = ARGV[2], ARGV[3], ARGV[4], num(ARGV[5], 0)
@@ -15,6 +16,12 @@ if c.seat ~= seat or (c.st ~= 'offered' and c.st ~= 'talking') then
   return cjson.encode(s)
 end
 local answered = dial == 'completed' or dial == 'answered'
+if c.st == 'talking' and c.warm == '1' then
+  -- a warm transfer moved the seat's leg to a conference: the caller joins it; the talk
+  -- ends when the seat leaves the room (this script is called again, then without 'warm')
+  redis.call('HDEL', ck, 'warm')
+  return cjson.encode({next = 'conference', redirect = {}})
+end
 if c.st == 'talking' or answered then
   if c.st == 'offered' then mark_answered(sid, NOW - dur * 1000) end
   local freed = finish_talk(sid)

@@ -3,7 +3,7 @@
 -- KEYS[1] center meta key
 -- ARGV[1] now ms, ARGV[2] seat id, ARGV[3] kind ('transfer' | 'exclusion'), ARGV[4] target
 -- or topic, ARGV[5] '1' to keep the seat talking (warm transfer: it leaves the conference
--- later) else '0'
+-- later; the call is marked 'warm') else '0'
 -- Returns JSON {sid, leg, redirect} or {error} when the seat has no call it is talking on.
 local seat, kind, what, keep = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local sid = redis.call('HGET', K.seat(seat), 'call')
@@ -21,7 +21,11 @@ else
   count(nil, c.ln, 'exclusion:' .. what, 1)
 end
 local redirect = {}
-if keep ~= '1' then
+if keep == '1' then
+  -- warm: the seat's leg goes to the conference; the caller's <Dial> then ends and its
+  -- action (dial_done.lua) puts the caller into the same room instead of ending the talk
+  redis.call('HSET', ck, 'warm', '1')
+else
   local got = finish_talk(sid)
   if got then redirect[1] = got end
 end
