@@ -14,4 +14,5 @@ RUN ivr config validate /app
 EXPOSE 8000
 VOLUME ["/data"]
 HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz').status == 200 else 1)"
-CMD ["sh", "-c", "uvicorn ivr.asgi:app --host $IVR_HOST --port $IVR_PORT --workers ${IVR_WORKERS:-1} --proxy-headers"]
+# `ivr serve` runs uvicorn with every phone number masked in the logs (IVR_WORKERS workers)
+CMD ["ivr", "serve"]
