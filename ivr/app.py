@@ -73,24 +73,18 @@ async def sweep_forever(svc: Services) -> None:
 async def reload_config(svc: Services) -> None:
     """Load the stored config, swap it in, and sync queues and seats into the ACD.
 
-    A store found empty (Redis restarted without persistence) is seeded again from the
-    config this worker holds, so the center keeps working with its last known config.
+    A store found empty (the first start of a center, or Redis restarted without
+    persistence) is seeded from the config this worker holds: the config folders at
+    first, else its last known config.
     """
     if await svc.configs().is_empty():
-        await svc.configs().seed(svc.config, who="system", message="re-seeded: the store was empty")
-        log.warning("config store of center %s was empty: re-seeded it", svc.settings.center)
+        await svc.configs().seed(svc.config, who="system", message="seeded: the store was empty")
+        log.warning("no config in Redis for center %s: seeded it with the config this worker "
+                    "holds", svc.settings.center)
     cfg = await svc.configs().load()
     svc.config = cfg
     await svc.redirect(await svc.store().sync_config(cfg))
     log.info("config version %s in use", cfg.version)
-
-
-async def _start_config(svc: Services) -> None:
-    if await svc.configs().is_empty():
-        await svc.configs().seed(svc.config, who="system", message="seeded from the config folders")
-        log.warning("no config in Redis for center %s: seeded it from the config folders",
-                    svc.settings.center)
-    await reload_config(svc)
 
 
 async def _stop(tasks: list[asyncio.Task[None]]) -> None:
@@ -153,7 +147,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                                            3 * settings.hold_loop_seconds + 30))
         svc.cfgstore = ConfigStore(redis, svc.acd.keys, svc.clock)
         try:
-            await _start_config(svc)
+            await reload_config(svc)
         except Exception as exc:  # start anyway: webhooks answer with the apology
             log.error("could not load config from Redis at start (using the files): %s", exc)
         tasks = [asyncio.create_task(svc.cfgstore.watch(lambda: svc.config.version,

@@ -73,14 +73,6 @@ class Seat(BaseModel):
         skills = [ANY_SKILL, *[s for s in self.skills if s != ANY_SKILL]]
         return [(q, s) for q in self.queues for s in skills]
 
-    def endpoint_kind(self) -> str:
-        """How to dial the endpoint: ``client``, ``sip`` or ``number``."""
-        if self.endpoint.startswith("sip:"):
-            return "sip"
-        if self.endpoint.startswith("client:"):
-            return "client"
-        return "number"
-
 
 class Roster(BaseModel):
     """All queues and seats of one center."""

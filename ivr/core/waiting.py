@@ -24,7 +24,6 @@ APOLOGY = {
     "zh-CN": "对不起，系统暂时繁忙，正在为您转接人工服务。",
     "en-US": "Sorry, our system is busy. We are putting you through to an operator.",
 }
-NO_SEAT_NOTICE = "对不起，暂时无法接通，请稍后再拨。"
 
 CALLBACK_OFFER = {
     "zh-CN": "如需我们稍后回拨，请按1，您的排队位置将为您保留。",

@@ -53,17 +53,35 @@ def render(actions: Sequence[Action], gather_url: str | None = None,
     return r
 
 
+def hold_audio(r: VoiceResponse | Gather, music_url: str | None, seconds: int) -> None:
+    """What a waiting caller hears between announcements: music, or silence."""
+    if music_url:
+        r.play(music_url)
+    else:
+        r.pause(length=seconds)
+
+
 def hold(text: str | None, language: str, music_url: str | None, seconds: int,
          wait_url: str, r: VoiceResponse | None = None) -> VoiceResponse:
     """One turn of the hold loop: announcement, music (or silence), back to the wait URL."""
     r = r or VoiceResponse()
     if text:
         r.say(text, language=language)
-    if music_url:
-        r.play(music_url)
-    else:
-        r.pause(length=seconds)
+    hold_audio(r, music_url, seconds)
     r.redirect(wait_url, method="POST")
+    return r
+
+
+def conference(room: str, end_on_exit: bool, status_callback: str | None = None,
+               r: VoiceResponse | None = None) -> VoiceResponse:
+    """Join a warm-transfer conference room (reporting participants leaving, if asked)."""
+    r = r or VoiceResponse()
+    d = Dial()
+    extra = ({"status_callback": status_callback, "status_callback_event": "leave",
+              "status_callback_method": "POST"} if status_callback else {})
+    d.conference(room, start_conference_on_enter=True, end_conference_on_exit=end_on_exit,
+                 **extra)
+    r.append(d)
     return r
 
 

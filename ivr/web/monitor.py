@@ -34,6 +34,7 @@ from ivr.core.rates import DEFINITIONS as RATE_DEFINITIONS
 from ivr.core.rates import three_rates
 from ivr.settings import Settings
 from ivr.store.metrics import BucketCache, Metrics
+from ivr.web.roles import bearer
 from ivr.web.services import Services, Svc
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -42,8 +43,7 @@ MAX_STREAM_INTERVAL = 2.0
 
 
 def _presented(request: Request) -> str:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else ""
+    return bearer(request.headers.get("authorization", ""))
 
 
 def monitor_role(request: Request, svc: Svc) -> None:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, HTTPException, Query
 
 from ivr.core import kpi
 from ivr.core.rates import DEFINITIONS, three_rates
-from ivr.store.metrics import Metrics
 from ivr.web.admin import READ_ERR
+from ivr.web.monitor import M
 from ivr.web.roles import Monitor
 from ivr.web.services import Svc
 
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api", tags=["monitor"])
 
 @router.get("/rates", summary="Response, resolution and satisfaction rates of a day",
             responses=READ_ERR)
-async def rates(svc: Svc, who: Monitor,
+async def rates(svc: Svc, who: Monitor, m: M,
                 day: Annotated[date | None, Query(description="YYYY-MM-DD, Asia/Shanghai; "
                                                   "default today")] = None) -> dict[str, Any]:
     """The three rates for the center, every queue and every line, with their definitions."""
@@ -31,7 +31,6 @@ async def rates(svc: Svc, who: Monitor,
     if start > now:
         raise HTTPException(422, f"{day} is in the future")
     buckets = list(range(start, start + 86400, kpi.BUCKET))
-    m = Metrics(svc.store().redis, svc.store().keys, svc.config, svc.clock)
     queues = await m.series("q", [q.id for q in svc.config.roster.queues], buckets)
     lines = await m.series("l", [ln.number for ln in svc.config.plan.lines] + ["unknown"], buckets)
     q_tot = {q: kpi.add(s.values()) for q, s in queues.items()}

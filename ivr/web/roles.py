@@ -85,10 +85,14 @@ class TokenBook:
         return found
 
 
+def bearer(authorization: str) -> str:
+    """The token of an ``Authorization: Bearer ...`` header ('' for any other header)."""
+    scheme, _, value = authorization.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
 def _token(authorization: str, query_token: str) -> str:
-    if authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return query_token
+    return bearer(authorization) or query_token
 
 
 def require(*roles: Role) -> Any:

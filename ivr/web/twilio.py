@@ -41,6 +41,13 @@ class Hook:
         """A POST parameter ('' when absent)."""
         return self.params.get(name, "")
 
+    def pint(self, name: str) -> int:
+        """An integer POST parameter; absent or mangled gives 0, never an error."""
+        try:
+            return int(self.params.get(name) or 0)
+        except ValueError:
+            return 0
+
     def q(self, name: str, default: str = "") -> str:
         """A query parameter of our own URL."""
         return self.query.get(name, default)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.core import engine
 from ivr.core.engine import (
@@ -161,10 +161,7 @@ def connect_or_hold(svc: Services, res: dict[str, Any], lang: str, r: VoiceRespo
             g = Gather(input="dtmf", num_digits=1, timeout=1, method="POST",
                        action=svc.url("/voice/callback-offer", lang=lang))
             g.say(" ".join(filter(None, [text, pick(CALLBACK_OFFER, lang)])), language=lang)
-            if svc.settings.hold_music_url:
-                g.play(svc.settings.hold_music_url)
-            else:
-                g.pause(length=svc.settings.hold_loop_seconds)
+            twiml.hold_audio(g, svc.settings.hold_music_url, svc.settings.hold_loop_seconds)
             r.append(g)
             r.redirect(url, method="POST")
             return r
@@ -255,15 +252,12 @@ async def dial_done(svc: Services, hook: Hook) -> VoiceResponse:
         res = await svc.store().hangup(sid, hook.p("CallStatus"))
         await svc.redirect(res.get("redirect", []))
         return twiml.empty()
-    res = await svc.store().dial_done(sid, seat, dial_status, _int(hook.p("DialCallDuration")))
+    res = await svc.store().dial_done(sid, seat, dial_status, hook.pint("DialCallDuration"))
     await svc.redirect(res.get("redirect", []))
     res["sid"] = sid
     r = VoiceResponse()
     if res.get("next") == "conference":
-        d = Dial()
-        d.conference(f"xfer-{sid}", start_conference_on_enter=True, end_conference_on_exit=True)
-        r.append(d)
-        return r
+        return twiml.conference(f"xfer-{sid}", end_on_exit=True, r=r)
     if res.get("next") == "hangup":
         if svc.settings.survey:
             g = Gather(input="dtmf", num_digits=1, timeout=5, method="POST",
@@ -273,13 +267,6 @@ async def dial_done(svc: Services, hook: Hook) -> VoiceResponse:
         r.hangup()
         return r
     return connect_or_hold(svc, res, lang, r, 0, 0)
-
-
-def _int(value: str) -> int:
-    try:
-        return int(value or 0)
-    except ValueError:
-        return 0
 
 
 @voice.post("/transfer-done", "A transfer ended (Dial action)")

@@ -6,7 +6,7 @@ seat, and warm transfers through a conference.
 
 from __future__ import annotations
 
-from twilio.twiml.voice_response import Dial, VoiceResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.core.waiting import CALLBACK_CONFIRM, CALLBACK_GREETING, THANKS, pick
 from ivr.telephony import twiml
@@ -101,13 +101,8 @@ async def exclusion(svc: Services, hook: Hook) -> VoiceResponse:
 async def conference(svc: Services, hook: Hook) -> VoiceResponse:
     """Put this leg (caller, seat or target) into the transfer's conference room."""
     room, sid, seat = hook.q("room"), hook.q("call"), hook.q("seat")
-    r = VoiceResponse()
-    d = Dial()
-    d.conference(room, start_conference_on_enter=True, end_conference_on_exit=False,
-                 status_callback=svc.url("/voice/conference-event", call=sid, seat=seat),
-                 status_callback_event="leave", status_callback_method="POST")
-    r.append(d)
-    return r
+    events = svc.url("/voice/conference-event", call=sid, seat=seat) if sid and seat else None
+    return twiml.conference(room, end_on_exit=False, status_callback=events)
 
 
 @voice.post("/conference-event", "A participant left a warm-transfer conference")
