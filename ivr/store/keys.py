@@ -31,6 +31,7 @@ TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "cfgrev": ("cfgrev:{kind}", ("kind",)),  # hash: config resource id -> revision (ETag)
     "flowrevs": ("flowrevs:{flow}", ("flow",)),  # hash: revision -> immutable flow document
     "audit": ("audit", ()),  # stream: every config change, who/when/what/before/after
+    "events": ("events", ()),  # stream: call records and seat intervals for the archive
     "cfgchan": ("cfg-changed", ()),  # pub/sub channel (not a key): config version changed
 }
 
@@ -125,6 +126,10 @@ class Keys:
     def audit(self) -> str:
         """The audit stream of config changes."""
         return self._k("audit")
+
+    def events(self) -> str:
+        """The stream of call-record and seat-interval events the archive consumes."""
+        return self._k("events")
 
     def cfgchan(self) -> str:
         """The pub/sub channel announcing a new config version."""
