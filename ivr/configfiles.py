@@ -18,6 +18,9 @@ from ivr.core.errors import ConfigError, Problem
 from ivr.core.flows import Flow
 from ivr.core.numbers import NumberPlan
 from ivr.core.roster import Roster
+from ivr.core.speech import SpeechTable
+
+SPEECH_FILE = "speech.yaml"  # numbers/speech.yaml: the speech table, not part of the number plan
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -61,7 +64,8 @@ def read_raw(root: Path) -> dict[str, Any]:
     """The raw documents under ``root``: {"plan": {...}, "flows": {id: {...}}, "roster": {...}}."""
     plan: dict[str, Any] = {}
     for path in _files(root / "numbers"):
-        plan.update(load_yaml(path) or {})
+        if path.name != SPEECH_FILE:
+            plan.update(load_yaml(path) or {})
     flows: dict[str, Any] = {}
     for path in _files(root / "flows"):
         doc = load_yaml(path) or {}
@@ -122,7 +126,20 @@ _KINDS = {"say", "play", "menu", "queue", "transfer", "goto", "hangup"}
 
 def load(root: Path) -> CenterConfig:
     """Read and validate the config folders under ``root``."""
-    return parse(read_raw(root))
+    cfg = parse(read_raw(root))
+    cfg.speech = load_speech(root)
+    return cfg
+
+
+def load_speech(root: Path) -> SpeechTable:
+    """The speech table of ``numbers/speech.yaml`` (the built-in one when the file is absent)."""
+    path = root / "numbers" / SPEECH_FILE
+    if not path.exists():
+        return SpeechTable.standard()
+    try:
+        return SpeechTable.model_validate(load_yaml(path) or {})
+    except ValidationError as exc:
+        raise ConfigError(_problems(f"numbers/{SPEECH_FILE}", exc)) from exc
 
 
 HEADER = ("# Exported by `ivr config export`. The options are documented in the files of\n"

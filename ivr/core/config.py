@@ -9,6 +9,7 @@ from ivr.core.errors import ConfigError, Problem
 from ivr.core.flows import Flow, validate_flows
 from ivr.core.numbers import Line, NumberPlan, lookup
 from ivr.core.roster import Roster
+from ivr.core.speech import SpeechTable
 
 
 @dataclass
@@ -21,6 +22,7 @@ class CenterConfig:
     version: str = "0"
     etags: dict[str, dict[str, int]] = field(default_factory=dict)
     flow_meta: dict[str, dict[str, object]] = field(default_factory=dict)
+    speech: SpeechTable = field(default_factory=SpeechTable.standard)
     _index: dict[str, Line] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:

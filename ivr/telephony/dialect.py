@@ -1,0 +1,138 @@
+"""One interface in front of each telephony platform, like an httpx transport.
+
+A :class:`Dialect` renders call documents, parses a webhook request into the
+parameters the handlers read, checks the request's signature, and holds the platform's
+REST ``CallControl``. The ACD, flows and handlers see only ``Doc`` and ``dict[str, str]``.
+
+- :class:`TwilioDialect`: TwiML, form-encoded webhooks, ``X-Twilio-Signature``, Twilio REST.
+- :class:`JambonzDialect`: JSON verb arrays, JSON webhooks, ``Jambonz-Signature``, jambonz REST.
+
+:class:`Dialects` picks one per dialed number (a deployment default plus per-number
+overrides), for what the service starts itself (callbacks, redirects).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+from urllib.parse import parse_qsl
+
+from ivr.core.numbers import normalise
+from ivr.core.speech import SpeechTable
+from ivr.telephony.doc import Doc
+from ivr.telephony.jambonz import JambonzRenderer
+from ivr.telephony.jambonz_hooks import HEADER, JambonzSignature, parse_body
+from ivr.telephony.rest import CallControl
+from ivr.telephony.signature import SignatureChecker
+from ivr.telephony.twiml_render import TwimlRenderer
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by name, whatever its case (Starlette's headers are already case-blind)."""
+    value = headers.get(name) or headers.get(name.lower())
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+    return value
+
+
+class Dialect(Protocol):
+    """What the web layer needs of a telephony platform."""
+
+    name: str
+    media_type: str
+    control: CallControl
+
+    def render(self, document: Doc) -> str:
+        """The response body for a call document."""
+        ...
+
+    def parse(self, body: bytes) -> dict[str, str]:
+        """A webhook body as the handlers' parameters (``CallSid``, ``From``, ``Digits`` ...)."""
+        ...
+
+    def verify(self, url: str, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Whether the request was signed by the platform (``url``: the public URL it called)."""
+        ...
+
+
+class TwilioDialect:
+    """Twilio: TwiML answers, form posts, ``X-Twilio-Signature``."""
+
+    name = "twilio"
+    media_type = "application/xml"
+
+    def __init__(self, speech: SpeechTable, checker: SignatureChecker, control: CallControl) -> None:
+        self._renderer = TwimlRenderer(speech)
+        self._checker = checker
+        self.control = control
+
+    def render(self, document: Doc) -> str:
+        """TwiML."""
+        return self._renderer.render(document)
+
+    @staticmethod
+    def _multi(body: bytes) -> dict[str, list[str]]:
+        multi: dict[str, list[str]] = {}
+        for k, v in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+            multi.setdefault(k, []).append(v)
+        return multi
+
+    def parse(self, body: bytes) -> dict[str, str]:
+        """Form parameters (a repeated name keeps its last value)."""
+        return {k: v[-1] for k, v in self._multi(body).items()}
+
+    def verify(self, url: str, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Twilio's HMAC over the public URL and the sorted form parameters."""
+        return self._checker.valid(url, self._multi(body), header(headers, "X-Twilio-Signature"))
+
+
+class JambonzDialect:
+    """jambonz: JSON verb arrays, JSON webhooks, ``Jambonz-Signature``."""
+
+    name = "jambonz"
+    media_type = "application/json"
+
+    def __init__(self, speech: SpeechTable, signature: JambonzSignature, control: CallControl) -> None:
+        self._renderer = JambonzRenderer(speech)
+        self._signature = signature
+        self.control = control
+
+    def render(self, document: Doc) -> str:
+        """The verb array as JSON."""
+        return self._renderer.render(document)
+
+    def parse(self, body: bytes) -> dict[str, str]:
+        """The JSON payload mapped to the handlers' parameter names."""
+        return parse_body(body)
+
+    def verify(self, url: str, body: bytes, headers: Mapping[str, str]) -> bool:
+        """HMAC-SHA256 over ``t.body`` with the webhook secret, within the tolerance window."""
+        return self._signature.valid(body, header(headers, HEADER))
+
+
+class Dialects:
+    """The dialects of one deployment, and which one each number uses."""
+
+    def __init__(self, dialects: Mapping[str, Dialect], default: str,
+                 by_number: Mapping[str, str] | None = None, area_code: str = "10") -> None:
+        if default not in dialects:
+            raise ValueError(f"default dialect {default!r} is not configured")
+        unknown = {d for d in (by_number or {}).values() if d not in dialects}
+        if unknown:
+            raise ValueError(f"numbers use dialects that are not configured: {sorted(unknown)}")
+        self._dialects = dict(dialects)
+        self._default = default
+        self._area = area_code
+        self._by_number = {normalise(n, area_code): d for n, d in (by_number or {}).items()}
+
+    def get(self, name: str) -> Dialect:
+        """A dialect by name (``twilio``, ``jambonz``)."""
+        return self._dialects[name]
+
+    def default(self) -> Dialect:
+        """The deployment's dialect."""
+        return self._dialects[self._default]
+
+    def for_number(self, number: str) -> Dialect:
+        """The dialect a number lives on (its override, else the deployment's)."""
+        return self._dialects[self._by_number.get(normalise(number, self._area), self._default)]
