@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(0.5, gt=0, le=10)
     call_retention_seconds: int = Field(7 * 86400, ge=60)
     redis_timeout_seconds: float = Field(0.5, gt=0, le=10)
+    redis_connect_timeout_seconds: float = Field(2.0, gt=0, le=10)  # opening a connection
     webhook_budget_seconds: float = Field(3.0, gt=0, le=12)  # then the apology, under Twilio's 15 s
     redis_breaker_seconds: float = Field(0.5, ge=0, le=30)  # after a Redis failure, skip Redis
     hold_watchdog_seconds: float = Field(120.0, ge=30)  # a waiting caller silent this long is gone

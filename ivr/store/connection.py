@@ -178,12 +178,16 @@ def make_client(url: str, settings: Settings, breaker: Breaker | None = None) ->
     """A Redis client for ``url``: a Redis Cluster client when IVR_REDIS_CLUSTER is set.
 
     Requests beyond ``redis_max_connections`` wait for a free connection instead of
-    failing; every command times out after ``redis_timeout_seconds``.
+    failing; every command times out after ``redis_timeout_seconds``. Opening a connection
+    may take ``redis_connect_timeout_seconds``: in a burst the event loop itself can delay a
+    fresh connection's handshake well past a command's timeout, while a hung Redis still
+    accepts connections and is caught by the command timeout.
     """
     timeout = settings.redis_timeout_seconds
+    connect = max(timeout, settings.redis_connect_timeout_seconds)
     if settings.redis_cluster:
         cluster = BoundedCluster.from_url(  # the cluster client retries on its own
-            url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout,
+            url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=connect,
             max_connections=settings.redis_max_connections,
             limit=settings.redis_max_connections, wait=settings.redis_pool_wait_seconds)
         return cluster  # type: ignore[return-value]  # same command API, routed by hash slot
@@ -194,7 +198,7 @@ def make_client(url: str, settings: Settings, breaker: Breaker | None = None) ->
     pool = GuardedPool.from_url(
         url, decode_responses=True, max_connections=settings.redis_max_connections,
         timeout=settings.redis_pool_wait_seconds, socket_timeout=timeout,
-        socket_connect_timeout=timeout, retry=retry, retry_on_error=[ConnectionError])
+        socket_connect_timeout=connect, retry=retry, retry_on_error=[ConnectionError])
     pool.breaker = breaker
     client = GuardedRedis.from_pool(pool)
     client.breaker = breaker  # type: ignore[attr-defined]

@@ -3,7 +3,8 @@
 -- ARGV[1] now ms, ARGV[2] sid, ARGV[3] seat id, ARGV[4] the seat leg's call sid ('' unknown)
 -- Returns JSON {ok}: true when this answer was recorded now, false if it did not apply
 -- (already recorded, another seat's reservation, or the call is over).
-local sid, seat = ARGV[2], ARGV[3]
+local sid, seat = str_arg(2, 128), str_arg(3, 64)
+str_arg(4, 128)
 local c = hash(K.call(sid))
 if c.st ~= 'offered' or c.seat ~= seat then return cjson.encode({ok = false, st = c.st}) end
 mark_answered(sid, NOW)

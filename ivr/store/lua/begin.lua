@@ -4,11 +4,12 @@
 -- ARGV[5] caller digest ('' = no limit), ARGV[6] calls allowed per window, ARGV[7] window ms
 -- Returns JSON {st}: the call's state ('limited' when over the repeated-call limit); a
 -- repeated webhook changes nothing.
-local sid, line, from = ARGV[2], ARGV[3], ARGV[4]
+local sid, line, from = str_arg(2, 128), str_arg(3, 64), str_arg(4, 64)
+local limit, window = int_arg(6, 0, 1e6), int_arg(7, 0, 1e10)
 local ck = K.call(sid)
 local st = redis.call('HGET', ck, 'st')
 if st then return cjson.encode({st = st, repeated = true}) end
-if rate_limited(sid, line, ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])) then
+if rate_limited(sid, line, ARGV[5], limit, window) then
   return cjson.encode({st = 'limited'})
 end
 redis.call('HSET', ck, 'st', 'ivr', 'ln', line, 't1', NOW, 'fr', from)

@@ -7,7 +7,7 @@
 --   failed   ARGV[4] max attempts, ARGV[5] retry ms  -> {outcome: retry|callback_failed,
 --            redirect}: the seat is freed; the place comes back after the retry delay
 -- Returns JSON as above, {ok=false, st} when the action does not apply to the call's state.
-local sid, action = ARGV[2], ARGV[3]
+local sid, action = str_arg(2, 128), str_arg(3, 16)
 local ck = K.call(sid)
 local c = hash(ck)
 if action == 'request' then
@@ -26,13 +26,13 @@ if action == 'failed' then
     local got = seat_ready(c.seat)
     if got then redirect[#redirect + 1] = got end
   end
-  if attempts >= tonumber(ARGV[4]) then
+  if attempts >= int_arg(4, 1, 100) then
     count(c.q, c.ln, 'callback_failed', 1)
     end_call(sid, 'callback_failed')
     return cjson.encode({outcome = 'callback_failed', redirect = redirect})
   end
   redis.call('HSET', ck, 'st', 'retry')
-  redis.call('ZADD', K.timers(), NOW + tonumber(ARGV[5]), 'c:' .. sid)
+  redis.call('ZADD', K.timers(), NOW + int_arg(5, 0, 1e9), 'c:' .. sid)
   return cjson.encode({outcome = 'retry', redirect = redirect})
 end
 return cjson.encode({ok = false, error = 'unknown action ' .. action})

@@ -3,8 +3,26 @@
 -- meta key and every other key is built from the same {center} hash tag.
 -- Every script takes ARGV[1] = now in milliseconds (time is an input, never TIME).
 -- Times below are milliseconds; scores of wait sets are (9 - priority) * 1e13 + arrival.
+--
+-- Arguments are checked before a script writes anything: Redis does not roll back a
+-- script that fails half-way, so a bad argument must fail (a bug, loudly) while
+-- nothing has changed yet. Scripts check theirs with int_arg/str_arg at their top.
 
-local NOW = tonumber(ARGV[1])
+local function int_arg(i, lo, hi)
+  local v = tonumber(ARGV[i])
+  if v == nil or v ~= v or v < lo or v > hi or v ~= math.floor(v) then
+    error('bad ARGV[' .. i .. ']: not an integer in [' .. lo .. ', ' .. hi .. ']')
+  end
+  return v
+end
+
+local function str_arg(i, max_len)
+  local v = ARGV[i]
+  if v == nil or #v > max_len then error('bad ARGV[' .. i .. ']: missing or too long') end
+  return v
+end
+
+local NOW = int_arg(1, 0, 1e14)
 local SCORE_SPAN = 1e13
 local CNT_TTL = 3 * 86400  -- counter buckets live three days (bounded memory)
 local HIST = {5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600}  -- wait bins, seconds
@@ -21,6 +39,39 @@ local function hash(key)
   local t = {}
   for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
   return t
+end
+
+-- The archive's event stream (see ivr/archive): capped at meta 'ev_cap' entries
+-- (approximately; 0 = no archive, nothing is written).
+local function emit(kind, fields)
+  local cap = num(redis.call('HGET', K.meta(), 'ev_cap'), 0)
+  if cap <= 0 then return end
+  redis.call('XADD', K.events(), 'MAXLEN', '~', cap, '*', 'e', kind, 'd', cjson.encode(fields))
+end
+
+-- A call's record as the archive keeps it: the whole hash but the callback number.
+local function emit_call(sid)
+  local c = hash(K.call(sid))
+  if not c.st then return end
+  c.cbn = nil
+  c.sid = sid
+  emit('call', c)
+end
+
+-- Change a seat's state, closing the interval of the state it leaves (an archive event).
+-- call: the call it now holds ('' none, nil = leave the field as it is); at: when (NOW).
+local function seat_to(seat, st, call, at)
+  local sk = K.seat(seat)
+  local old = redis.call('HMGET', sk, 'st', 'since', 'call')
+  at = at or NOW
+  if call == nil then
+    redis.call('HSET', sk, 'st', st, 'since', at)
+  else
+    redis.call('HSET', sk, 'st', st, 'since', at, 'call', call)
+  end
+  local from = num(old[2], at)
+  emit('seat', {seat = seat, st = old[1] or 'offline', from = from, to = math.max(from, at),
+                next = st, call = old[3] or ''})
 end
 
 local function bin_of(ms)
@@ -62,7 +113,7 @@ local function reserve(sid, seat)
   local sk = redis.call('HGET', ck, 'sk')
   redis.call('ZREM', K.wait(q, sk), sid)
   seat_unready(seat)
-  redis.call('HSET', K.seat(seat), 'st', 'reserved', 'call', sid, 'since', NOW)
+  seat_to(seat, 'reserved', sid)
   redis.call('HSET', ck, 'st', 'offered', 'seat', seat, 'toff', NOW)
   redis.call('ZREM', K.timers(), 'k:' .. sid, 'o:' .. sid)
   local ring = num(redis.call('HGET', K.qcfg(q), 'ring'), 20000)
@@ -159,8 +210,7 @@ end
 -- A seat becomes ready: it takes the best waiting call it may serve, or joins its ready sets.
 -- Returns the call it was reserved for, or false.
 local function seat_ready(seat)
-  local sk = K.seat(seat)
-  redis.call('HSET', sk, 'st', 'ready', 'call', '', 'since', NOW)
+  seat_to(seat, 'ready', '')
   redis.call('ZREM', K.timers(), 'w:' .. seat)
   local sets = seat_sets(seat)
   local best, best_score = nil, nil
@@ -184,7 +234,7 @@ local function mark_answered(sid, at)
   local c = hash(ck)
   local wait = math.max(0, at - num(c.t0, at))
   redis.call('HSET', ck, 'st', 'talking', 'ans', at, 'wait', wait)
-  redis.call('HSET', K.seat(c.seat), 'st', 'talking', 'since', at)
+  seat_to(c.seat, 'talking', nil, at)
   redis.call('ZREM', K.timers(), 'r:' .. sid)
   count(c.q, c.ln, 'answered', 1)
   count(c.q, c.ln, 'wait_answered_ms', wait)
@@ -203,6 +253,7 @@ local function end_call(sid, outcome)
   redis.call('ZREM', K.timers(), 'k:' .. sid, 'o:' .. sid, 'r:' .. sid, 'c:' .. sid, 'p:' .. sid)
   local keep = num(redis.call('HGET', K.meta(), 'retention'), 604800)
   redis.call('EXPIRE', ck, keep)
+  emit_call(sid)
 end
 
 -- A talk ended: the call is over (answered), the seat goes to wrap-up.
@@ -223,7 +274,7 @@ local function finish_talk(sid)
     local wrap = num(redis.call('HGET', K.qcfg(c.q), 'wrap'), 10000)
     redis.call('HSET', K.seat(seat), 'last', sid)
     if wrap <= 0 then return seat_ready(seat) end
-    redis.call('HSET', K.seat(seat), 'st', 'wrapup', 'call', '', 'since', NOW)
+    seat_to(seat, 'wrapup', '')
     redis.call('ZADD', K.timers(), NOW + wrap, 'w:' .. seat)
   end
   return false
@@ -244,6 +295,7 @@ local function rate_limited(sid, line, id, limit, window)
   redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
   count(nil, line, 'calls', 1)
   count(nil, line, 'rate_limited', 1)
+  emit_call(sid)
   return true
 end
 

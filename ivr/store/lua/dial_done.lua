@@ -6,7 +6,8 @@
 -- the seat and the target), 'hangup' when the call is over (answered), 'dial' with the new
 -- seat when another seat took it at once, 'wait' when it is back at the head of the line;
 -- redirect lists calls that a seat freed here was reserved for.
-local sid, seat, dial, dur = ARGV[2], ARGV[3], ARGV[4], num(ARGV[5], 0)
+local sid, seat, dial = str_arg(2, 128), str_arg(3, 64), str_arg(4, 32)
+local dur = int_arg(5, 0, 7 * 86400)
 local ck = K.call(sid)
 local c = hash(ck)
 if c.seat ~= seat or (c.st ~= 'offered' and c.st ~= 'talking') then
@@ -29,7 +30,7 @@ if c.st == 'talking' or answered then
 end
 -- no-answer, busy, failed, canceled: the seat goes on break, the call back to the line
 count(c.q, c.ln, 'noanswer', 1)
-redis.call('HSET', K.seat(seat), 'st', 'break', 'call', '', 'since', NOW)
+seat_to(seat, 'break', '')
 redis.call('HINCRBY', K.seat(seat), 'missed', 1)
 redis.call('ZREM', K.timers(), 'r:' .. sid)
 redis.call('HSET', ck, 'seat', '')

@@ -9,8 +9,10 @@
 -- {st='offered', seat, ep, ring} when a seat was reserved at once,
 -- {st='waiting', pos, logged, aht, waited} when it waits, or the state of a call that
 -- was already queued or ended (repeated webhooks change nothing).
-local sid, line, q, sk = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local prio, wd, from, lang, closed = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9], ARGV[10]
+local sid, line, q, sk = str_arg(2, 128), str_arg(3, 64), str_arg(4, 64), str_arg(5, 64)
+local prio, wd = int_arg(6, 0, 9), int_arg(7, -1, 1e10)
+local from, lang, closed = str_arg(8, 64), str_arg(9, 16), str_arg(10, 64)
+local limit, window = int_arg(12, 0, 1e6), int_arg(13, 0, 1e10)
 local ck = K.call(sid)
 local st = redis.call('HGET', ck, 'st')
 if st and st ~= 'ivr' then
@@ -19,7 +21,7 @@ if st and st ~= 'ivr' then
   return cjson.encode(s)
 end
 if not st then
-  if rate_limited(sid, line, ARGV[11], tonumber(ARGV[12]), tonumber(ARGV[13])) then
+  if rate_limited(sid, line, ARGV[11], limit, window) then
     return cjson.encode({st = 'limited'})
   end
   redis.call('HSET', ck, 'ln', line, 't1', NOW, 'fr', from)
@@ -30,12 +32,15 @@ end
 redis.call('HSET', ck, 'st', 'waiting', 'q', q, 'sk', sk, 'pr', prio, 't0', NOW, 'tq', NOW,
            'sc', score_of(prio, NOW), 'wd', wd, 'lg', lang)
 if closed ~= '' then
+  -- offered once, to the closed queue the line routes to, and overflowing from it at
+  -- once: counted as a sub-center's overflow in open hours is (overflow() in common.lua)
   redis.call('HSET', ck, 'oq', closed)
-  count(closed, nil, 'offered', 1)
+  count(closed, line, 'offered', 1)
   count(closed, nil, 'overflow_out', 1)
   count(q, line, 'overflow_in', 1)
+else
+  count(q, line, 'offered', 1)
 end
-count(q, line, 'offered', 1)
 place(sid)
 watch_caller(sid)
 return cjson.encode(status(sid))

@@ -5,11 +5,18 @@
 -- call ended in the IVR ('' = 'ivr_end'; e.g. 'transferred:police')
 -- Returns JSON {outcome, redirect}: redirect lists calls that a seat freed here was
 -- reserved for (to be pulled out of their hold loop).
-local sid, ivr_out = ARGV[2], ARGV[4]
+local sid, ivr_out = str_arg(2, 128), str_arg(4, 128)
 local ck = K.call(sid)
 local c = hash(ck)
 local redirect = {}
-if not c.st then return cjson.encode({outcome = 'unknown', redirect = redirect}) end
+if not c.st then
+  -- the end arrived before the call's first webhook (Twilio does not order them): keep
+  -- a record that the call is over, so that a late /voice/incoming cannot queue it
+  redis.call('HSET', ck, 'st', 'ended', 'out', 'ended_early', 't1', NOW, 'tend', NOW)
+  redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
+  emit_call(sid)
+  return cjson.encode({outcome = 'ended_early', redirect = redirect})
+end
 if c.st == 'ended' then return cjson.encode({outcome = c.out, redirect = redirect, repeated = true}) end
 local outcome
 if c.st == 'ivr' then

@@ -4,12 +4,16 @@
 -- KEYS[1] center meta key
 -- ARGV[1] now ms, ARGV[2] sid, ARGV[3] kind: transfer | exclusion | closed,
 -- ARGV[4] target / topic / queue, ARGV[5] line number, ARGV[6] masked caller
--- Returns JSON {ok}: false when the same note was already recorded for this call.
-local sid, kind, what, line, from = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+-- Returns JSON {ok}: false when the same note was already recorded for this call, or the
+-- call is no longer in the IVR (then st says where it is: an ended call stays ended).
+local sid, kind, what = str_arg(2, 128), str_arg(3, 16), str_arg(4, 64)
+local line, from = str_arg(5, 64), str_arg(6, 64)
 local ck = K.call(sid)
 local pend = (kind == 'transfer' and 'transferred' or kind) .. ':' .. what
 if redis.call('HGET', ck, 'pend') == pend then return cjson.encode({ok = false}) end
-if not redis.call('HGET', ck, 'st') then
+local st = redis.call('HGET', ck, 'st')
+if st and st ~= 'ivr' then return cjson.encode({ok = false, st = st}) end  -- over, or queued
+if not st then
   redis.call('HSET', ck, 'st', 'ivr', 'ln', line, 't1', NOW, 'fr', from)
   redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
   redis.call('ZADD', K.live(), NOW, sid)

@@ -6,7 +6,7 @@
 --                ARGV[6] department
 -- Returns JSON {ok}: false (nothing changed) unless the call was answered and ended and
 -- this is its first rating / disposition.
-local sid, what = ARGV[2], ARGV[3]
+local sid, what = str_arg(2, 128), str_arg(3, 16)
 local ck = K.call(sid)
 local c = hash(ck)
 if c.st ~= 'ended' or c.out ~= 'answered' then return cjson.encode({ok = false, st = c.st}) end
@@ -15,6 +15,7 @@ if what == 'rating' then
   redis.call('HSET', ck, 'rating', ARGV[4])
   count(c.q, c.ln, 'rated', 1)
   count(c.q, c.ln, 'rated_' .. ARGV[4], 1)
+  emit_call(sid)
   return cjson.encode({ok = true})
 end
 if what == 'disposition' then
@@ -23,6 +24,7 @@ if what == 'disposition' then
   count(c.q, c.ln, 'disposed', 1)
   count(c.q, c.ln, ARGV[5] == '1' and 'resolved' or 'handed', 1)
   count(c.q, c.ln, 'cat:' .. ARGV[4], 1)
+  emit_call(sid)
   return cjson.encode({ok = true})
 end
 return cjson.encode({ok = false, error = 'unknown ' .. what})

@@ -7,7 +7,7 @@
 -- Transitions: offline -login-> ready; ready|break|wrapup -ready-> ready;
 -- ready|wrapup -break-> break; ready|break|wrapup -logout-> offline.
 -- A seat with a call (reserved, talking) cannot go to break or log out.
-local seat, action = ARGV[2], ARGV[3]
+local seat, action = str_arg(2, 64), str_arg(3, 16)
 local sk = K.seat(seat)
 if redis.call('SISMEMBER', K.seats(), seat) == 0 then
   return cjson.encode({error = 'unknown seat'})
@@ -42,12 +42,12 @@ elseif action == 'break' then
   if st == 'offline' then return answer('seat is not logged in') end
   seat_unready(seat)
   redis.call('ZREM', K.timers(), 'w:' .. seat)
-  redis.call('HSET', sk, 'st', 'break', 'since', NOW)
+  seat_to(seat, 'break')
 elseif action == 'logout' then
   if st == 'offline' then return answer(nil) end
   seat_unready(seat)
   redis.call('ZREM', K.timers(), 'w:' .. seat)
-  redis.call('HSET', sk, 'st', 'offline', 'since', NOW, 'call', '')
+  seat_to(seat, 'offline', '')
   for _, q in ipairs(queues()) do
     redis.call('SREM', K.logged(q), seat)
     local cfg = hash(K.qcfg(q))

@@ -5,7 +5,7 @@
 -- or topic, ARGV[5] '1' to keep the seat talking (warm transfer: it leaves the conference
 -- later; the call is marked 'warm') else '0'
 -- Returns JSON {sid, leg, redirect} or {error} when the seat has no call it is talking on.
-local seat, kind, what, keep = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local seat, kind, what, keep = str_arg(2, 64), str_arg(3, 16), str_arg(4, 64), str_arg(5, 1)
 local sid = redis.call('HGET', K.seat(seat), 'call')
 if redis.call('HGET', K.seat(seat), 'st') ~= 'talking' or not sid or sid == '' then
   return cjson.encode({error = 'seat is not talking on a call'})

@@ -2,7 +2,7 @@
 -- KEYS[1] center meta key
 -- ARGV[1] now ms, ARGV[2] seat id
 -- Returns JSON {ok} or {error='seat has a call in progress'}.
-local seat = ARGV[2]
+local seat = str_arg(2, 64)
 local sk = K.seat(seat)
 local st = redis.call('HGET', sk, 'st') or 'offline'
 if st == 'reserved' or st == 'talking' then

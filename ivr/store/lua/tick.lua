@@ -6,7 +6,8 @@
 -- this many ms without a final status callback are ended as 'stale' (0 = never)
 -- Returns JSON {n, redirect}: timers run, and calls a seat was reserved for (to be
 -- pulled out of their hold loop through the REST API).
-local limit = tonumber(ARGV[2])
+local limit = int_arg(2, 1, 1e6)
+local stale = int_arg(3, 0, 1e12)
 local due = redis.call('ZRANGEBYSCORE', K.timers(), '-inf', NOW, 'LIMIT', 0, limit)
 local redirect = {}
 local function got(sid) if sid then redirect[#redirect + 1] = sid end end
@@ -53,7 +54,6 @@ for _, m in ipairs(due) do
   end
 end
 -- calls whose final status callback never came: end them, free their seats
-local stale = tonumber(ARGV[3] or '0') or 0
 if stale > 0 then
   for _, sid in ipairs(redis.call('ZRANGEBYSCORE', K.live(), '-inf', NOW - stale, 'LIMIT', 0, limit)) do
     local c = hash(K.call(sid))

@@ -4,6 +4,7 @@
 -- Returns JSON status (see common.lua status()): offered -> dial the seat, waiting ->
 -- position and figures for the announcement, anything else -> the call is over here.
 -- A caller in the hold loop is alive: its watchdog is reset.
-local s = status(ARGV[2])
-if s.st == 'waiting' or s.st == 'offered' then watch_caller(ARGV[2]) end
+local sid = str_arg(2, 128)
+local s = status(sid)
+if s.st == 'waiting' or s.st == 'offered' then watch_caller(sid) end
 return cjson.encode(s)
