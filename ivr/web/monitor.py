@@ -1,10 +1,12 @@
 """Monitoring: figures, history, alerts and staffing as JSON, Prometheus, SSE, dashboard.
 
 Every route here needs a monitor-role token (``IVR_MONITOR_TOKEN``, the tokens file; an
-admin token also does, see ``ivr.web.roles``) as a Bearer header or as ``?token=``
-(``EventSource`` cannot send headers). Only in development with no monitor token
-configured at all are they open. ``/metrics`` has its own token (``IVR_METRICS_TOKEN``,
-Bearer only; empty = open). Figures: :mod:`ivr.core.kpi`.
+admin token also does, see ``ivr.web.roles``) as a Bearer header; only the SSE stream
+and the dashboard page also take ``?token=`` (``EventSource`` and a wall screen's URL
+cannot send headers; ``ivr.logs`` masks it in access logs). Only in development with no
+monitor token configured at all are they open. ``/metrics`` has its own token
+(``IVR_METRICS_TOKEN``, Bearer only), or is open when ``Settings.metrics_open``.
+Figures: :mod:`ivr.core.kpi`.
 """
 
 from __future__ import annotations
@@ -46,25 +48,37 @@ def _presented(request: Request) -> str:
     return bearer(request.headers.get("authorization", ""))
 
 
-def monitor_role(request: Request, svc: Svc) -> None:
-    """Let in a monitor or admin token (Bearer or ``?token=``); dev with no token: open."""
+def _let_in(svc: Services, presented: str) -> None:
     st = svc.settings
     if not st.monitor_token and not st.tokens_file and st.env == "development":
         return
-    presented = _presented(request) or request.query_params.get("token", "")
     if not presented or svc.tokens.lookup(presented) is None:  # constant-time digests
         raise HTTPException(401, "monitor token required", headers={"WWW-Authenticate": "Bearer"})
 
 
+def monitor_role(request: Request, svc: Svc) -> None:
+    """Let in a monitor or admin token (Bearer header only); dev with no token: open."""
+    _let_in(svc, _presented(request))
+
+
+def browser_role(request: Request, svc: Svc) -> None:
+    """As :func:`monitor_role`, also taking ``?token=`` (EventSource, the wall screen's URL)."""
+    _let_in(svc, _presented(request) or request.query_params.get("token", ""))
+
+
 def metrics_role(request: Request, svc: Svc) -> None:
-    """Let a scraper through with the metrics token (Bearer), or anyone when it is empty."""
+    """Let a scraper through with the metrics token (Bearer), or anyone when metrics are open."""
+    if svc.settings.metrics_open:
+        return
     expected, presented = svc.settings.metrics_token, _presented(request)
-    if expected and not hmac.compare_digest(presented.encode(), expected.encode()):
-        raise HTTPException(401, "metrics token required", headers={"WWW-Authenticate": "Bearer"})
+    if not expected or not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise HTTPException(401, "metrics token required (IVR_METRICS_TOKEN)",
+                            headers={"WWW-Authenticate": "Bearer"})
 
 
 router = APIRouter(tags=["monitor"])
 Guarded = [Depends(monitor_role)]
+BrowserGuarded = [Depends(browser_role)]
 
 
 def alert_rules(settings: Settings) -> kpi.AlertRules:
@@ -155,7 +169,7 @@ async def _events(request: Request, svc: Services, interval: float) -> AsyncIter
         await asyncio.sleep(interval)
 
 
-@router.get("/api/metrics/stream", dependencies=Guarded)
+@router.get("/api/metrics/stream", dependencies=BrowserGuarded)
 async def stream(request: Request, svc: Svc,
                  interval: Annotated[float, Query(ge=0.2, le=MAX_STREAM_INTERVAL)] = 1.0,
                  ) -> EventSourceResponse:
@@ -164,7 +178,7 @@ async def stream(request: Request, svc: Svc,
     return EventSourceResponse(_events(request, svc, interval), ping=15)
 
 
-@router.get("/dashboard", dependencies=Guarded, include_in_schema=False)
+@router.get("/dashboard", dependencies=BrowserGuarded, include_in_schema=False)
 async def dashboard() -> FileResponse:
     """The wall-screen page (live over SSE; ``?lang=en|zh``, ``?token=``)."""
     return FileResponse(STATIC / "dashboard.html", media_type="text/html",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from fastapi import Depends, Header, HTTPException, Query
+from fastapi import Depends, Header, HTTPException
 
 from ivr.settings import Settings
 from ivr.web.services import Svc
@@ -91,17 +91,17 @@ def bearer(authorization: str) -> str:
     return value.strip() if scheme.lower() == "bearer" else ""
 
 
-def _token(authorization: str, query_token: str) -> str:
-    return bearer(authorization) or query_token
-
-
 def require(*roles: Role) -> Any:
-    """A dependency letting in only the given roles (admin is always let in)."""
+    """A dependency letting in only the given roles (admin is always let in).
+
+    The token comes only from the ``Authorization`` header: a ``?token=`` would end up
+    in access logs, proxies and browser history (only the monitor's SSE stream and
+    dashboard page take one, see ``ivr.web.monitor``).
+    """
     allowed = {*roles, Role.ADMIN}
 
-    def dep(svc: Svc, authorization: Annotated[str, Header(include_in_schema=False)] = "",
-            token: Annotated[str, Query(include_in_schema=False)] = "") -> Principal:
-        presented = _token(authorization, token)
+    def dep(svc: Svc, authorization: Annotated[str, Header(include_in_schema=False)] = "") -> Principal:
+        presented = bearer(authorization)
         if not presented:
             raise HTTPException(401, "a bearer token is required (Authorization: Bearer ...)",
                                 headers={"WWW-Authenticate": "Bearer"})
