@@ -18,7 +18,8 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ivr.clock import Clock, SystemClock
 from ivr.configfiles import load
@@ -101,23 +102,69 @@ async def _stop(tasks: list[asyncio.Task[None]]) -> None:
             task.result()
 
 
+class BodyTooLarge(HTTPException):
+    """A request body went over ``IVR_MAX_BODY_BYTES`` while it was being read."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"request body over {max_bytes} bytes",
+                         headers={"Connection": "close"})
+
+
 class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` with 413 (plain ASGI: no per-request task)."""
+    """Refuse request bodies over ``max_bytes`` with 413 (plain ASGI: no per-request task).
+
+    A declared Content-Length over the limit is refused before the app runs. Every body
+    (also a chunked one, which declares no length) is counted as it streams in: at the
+    first byte over the limit, reading stops and the client gets 413 with
+    ``Connection: close``, whatever the app would have answered; the rest is never read.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, detail: str) -> None:
+        await JSONResponse({"detail": detail}, status_code=413,
+                           headers={"Connection": "close"})(scope, receive, send)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Check Content-Length, then pass the request on."""
-        if scope["type"] == "http":
-            size = dict(scope["headers"]).get(b"content-length", b"0")
-            if not size.isdigit() or int(size) > self.max_bytes:
-                detail = (f"request body over {self.max_bytes} bytes" if size.isdigit()
-                          else "invalid Content-Length")
-                await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+        """Check Content-Length, then pass the request on with its body counted."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        size = dict(scope["headers"]).get(b"content-length")
+        if size is not None and (not size.isdigit() or int(size) > self.max_bytes):
+            await self._refuse(scope, receive, send, f"request body over {self.max_bytes} bytes"
+                               if size.isdigit() else "invalid Content-Length")
+            return
+        received, over, started = 0, False, False
+
+        async def counted() -> Message:
+            nonlocal received, over
+            if over:
+                raise BodyTooLarge(self.max_bytes)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    over = True
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if over:  # whatever the app answers (an apology, say): 413 goes out instead
                 return
-        await self.app(scope, receive, send)
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, guarded)
+        except BodyTooLarge:
+            if started:
+                raise
+        if over and not started:
+            await self._refuse(scope, receive, send, f"request body over {self.max_bytes} bytes")
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,
@@ -166,6 +213,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         version="0.1.0",
         description="Twilio webhooks, seat API, admin API and ACD for a unified 12345 hotline.",
         lifespan=lifespan,
+        # closed unless IVR_PUBLIC_DOCS (open by default in development only)
+        docs_url="/docs" if settings.docs_open else None,
+        redoc_url="/redoc" if settings.docs_open else None,
+        openapi_url="/openapi.json" if settings.docs_open else None,
     )
     app.state.services = svc
 
