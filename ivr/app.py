@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ivr.archive.service import ArchiveService
 from ivr.clock import Clock, SystemClock
 from ivr.configfiles import load
 from ivr.core.config import CenterConfig
@@ -36,6 +37,7 @@ from ivr.web import (
     health,
     monitor,
     rates,
+    reports,
     seats,
     voice,
     voice_service,
@@ -201,10 +203,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                                                         lambda: reload_config(svc)))]
         if sweeper:
             tasks.append(asyncio.create_task(sweep_forever(svc)))
+        app.state.archive = ArchiveService(settings, server.url)
+        await app.state.archive.start()
         try:
             yield
         finally:
             await _stop(tasks)
+            await app.state.archive.stop()
             await redis.aclose()
             server.close()
 
@@ -231,6 +236,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.bench_endpoint:  # first, so route matching costs it nothing extra
         app.add_api_route("/voice/bare", health.bare, methods=["POST"], include_in_schema=False)
-    for module in (voice, voice_service, seats, admin, admin_flows, monitor, rates, health):
+    for module in (voice, voice_service, seats, admin, admin_flows, monitor, rates, reports,
+                   health):
         app.include_router(module.router)
     return app

@@ -1,0 +1,1 @@
+"""Alembic migrations of the archive (run by ``ivr.archive.db.migrate``)."""
