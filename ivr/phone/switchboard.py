@@ -174,3 +174,8 @@ class PhoneCallControl:
     def redirected(self) -> list[str]:
         """Sids of the calls the service asked to redirect."""
         return [sid for sid, _, _ in self.log]
+
+    async def fetch_status(self, call_sid: str) -> str | None:
+        """A simulated call's status: live ones are in progress, others unknown."""
+        call = self.calls.get(call_sid)
+        return "in-progress" if call is not None and not call.ended else None

@@ -21,6 +21,10 @@ from ivr.store import scripts
 from ivr.store.keys import Keys
 
 Result = dict[str, Any]
+#: Call events that may be kept in the journal while Redis is away and applied later.
+EVENT_SCRIPTS = frozenset({"hangup", "dial_done", "answered", "rate"})
+#: Longest talk or ring a platform can report, in seconds (a week): larger is bad input.
+MAX_DURATION = 7 * 86400
 
 
 def _decode(raw: str) -> Result:
@@ -37,7 +41,7 @@ class Acd:
     def __init__(self, redis: Redis, center: str, clock: Clock, retention_seconds: int = 604800,
                  resv_margin_seconds: float = 45.0, short_abandon_seconds: float = 5.0,
                  rate_limit: tuple[int, float] = (0, 60.0), watchdog_seconds: float = 120.0,
-                 ) -> None:
+                 event_cap: int = 0) -> None:
         self.redis = redis
         self.keys = Keys(center)
         self.clock = clock
@@ -46,6 +50,7 @@ class Acd:
         self.short_abandon = short_abandon_seconds
         self.rate_limit = rate_limit
         self.watchdog = watchdog_seconds
+        self.event_cap = event_cap  # entries kept in the archive's event stream; 0 = none
         self._scripts: dict[str, AsyncScript] = {
             name: redis.register_script(scripts.source(name)) for name in scripts.NAMES
         }
@@ -53,9 +58,16 @@ class Acd:
     def _now_ms(self) -> int:
         return int(self.clock.now() * 1000)
 
-    async def _run(self, name: str, *args: str | int | float) -> Result:
-        raw = await self._scripts[name](keys=[self.keys.meta()], args=[self._now_ms(), *args])
+    async def _run(self, name: str, *args: str | int | float, at_ms: int | None = None) -> Result:
+        now = self._now_ms() if at_ms is None else at_ms
+        raw = await self._scripts[name](keys=[self.keys.meta()], args=[now, *args])
         return _decode(raw)
+
+    async def apply_event(self, op: str, args: list[str | int | float], at_ms: int) -> Result:
+        """Apply a call event that arrived at ``at_ms`` (replayed from the journal)."""
+        if op not in EVENT_SCRIPTS:
+            raise ValueError(f"not a call event: {op!r}")
+        return await self._run(op, *args, at_ms=at_ms)
 
     async def sync_config(self, cfg: CenterConfig) -> list[str]:
         """Write the queue settings and seat roster the scripts read; returns calls to redirect."""
@@ -65,6 +77,7 @@ class Acd:
             "resv_margin": int(self.resv_margin * 1000),
             "short_ms": int(self.short_abandon * 1000),
             "watchdog_ms": int(self.watchdog * 1000),
+            "ev_cap": self.event_cap,
             "version": cfg.version,
         })
         for q in cfg.roster.queues:
@@ -124,8 +137,13 @@ class Acd:
         return await self._run("answered", sid, seat, leg)
 
     async def dial_done(self, sid: str, seat: str, status: str, duration: float) -> Result:
-        """The dial to a seat ended with Twilio's DialCallStatus."""
-        return await self._run("dial_done", sid, seat, status, duration)
+        """The dial to a seat ended with Twilio's DialCallStatus (duration in seconds)."""
+        return await self._run("dial_done", *self.dial_done_args(sid, seat, status, duration))
+
+    @staticmethod
+    def dial_done_args(sid: str, seat: str, status: str, duration: float) -> list[str | int | float]:
+        """The script's arguments, the duration clamped to what a platform can report."""
+        return [sid, seat, status, int(min(max(duration, 0), MAX_DURATION))]
 
     async def hangup(self, sid: str, status: str, ivr_outcome: str = "") -> Result:
         """The call ended (final status callback)."""
@@ -166,6 +184,14 @@ class Acd:
     async def tick(self, limit: int = 500, stale_seconds: float = 0) -> Result:
         """Run due timers (wrap-up, widening, overflow, stale reservations, stale calls)."""
         return await self._run("tick", limit, int(stale_seconds * 1000))
+
+    async def reconcile_candidates(self, after_seconds: float, every_seconds: float,
+                                   limit: int = 50) -> list[str]:
+        """Claim live calls to check with the platform (started long ago, not checked lately)."""
+        res = await self._run("reconcile", int(after_seconds * 1000), int(every_seconds * 1000),
+                              limit)
+        sids = res.get("sids") or []
+        return list(sids.values()) if isinstance(sids, dict) else list(sids)
 
     async def seat_info(self, seat: str) -> dict[str, str]:
         """A seat's hash (state, call, endpoint, ...); empty if unknown."""

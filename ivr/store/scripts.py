@@ -29,6 +29,7 @@ NAMES = (
     "callback",
     "rate",
     "seat_handoff",
+    "reconcile",
 )
 
 

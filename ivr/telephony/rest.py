@@ -29,6 +29,10 @@ class CallControl(Protocol):
         """Place an outbound call that runs the TwiML at ``url``; returns its sid."""
         ...
 
+    async def fetch_status(self, call_sid: str) -> str | None:
+        """The call's status as the platform knows it (``completed``, ...); None if unknown."""
+        ...
+
 
 class NullCallControl:
     """No REST credentials: nothing is sent; calls connect at their next hold loop."""
@@ -41,12 +45,22 @@ class NullCallControl:
         """Refuse: no credentials to place calls with."""
         raise RuntimeError("Twilio REST credentials are not configured")
 
+    async def fetch_status(self, call_sid: str) -> str | None:
+        """Unknown: no credentials to ask with."""
+        return None
+
 
 @dataclass
 class RecordingCallControl:
     """A test double that records every request."""
 
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    statuses: dict[str, str] = field(default_factory=dict)  # what fetch_status answers
+
+    async def fetch_status(self, call_sid: str) -> str | None:
+        """Record the question; answer from ``statuses`` (None for a call not listed)."""
+        self.requests.append(("fetch", {"sid": call_sid}))
+        return self.statuses.get(call_sid)
 
     async def redirect(self, call_sid: str, url: str) -> None:
         """Record a redirect."""
@@ -103,3 +117,12 @@ class TwilioCallControl:
             lambda: self._client.calls.create(to=to, from_=from_, url=url, method="POST", **extra)
         )
         return str(call.sid)
+
+    async def fetch_status(self, call_sid: str) -> str | None:
+        """Ask Twilio for the call's status (None when Twilio cannot be asked)."""
+        try:
+            call = await asyncio.to_thread(lambda: self._client.calls(call_sid).fetch())
+        except Exception:  # Twilio unreachable or the call unknown: decide nothing
+            log.warning("could not fetch the status of call %s", call_sid)
+            return None
+        return str(call.status)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
@@ -14,11 +16,15 @@ if TYPE_CHECKING:
 from ivr.clock import Clock
 from ivr.core.config import CenterConfig
 from ivr.settings import Settings
-from ivr.store.acd import Acd
+from ivr.store.acd import Acd, Result
 from ivr.store.configstore import ConfigStore
 from ivr.store.connection import Breaker
+from ivr.store.journal import OUTAGE, Arg, Journal
 from ivr.telephony.rest import CallControl
 from ivr.telephony.signature import SignatureChecker
+
+log = logging.getLogger("ivr.events")
+FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
 class StoreUnavailable(RuntimeError):
@@ -38,6 +44,7 @@ class Services:
     acd: Acd | None = None  # set once Redis is connected (lifespan)
     cfgstore: ConfigStore | None = None
     breaker: Breaker = field(default_factory=Breaker)  # after a Redis failure: skip Redis
+    journal: Journal = field(default_factory=lambda: Journal(Path(".ivr-data") / "journal"))
 
     def url(self, path: str, **query: str | int) -> str:
         """An absolute URL on our public base (or a relative one without it) for TwiML."""
@@ -56,6 +63,43 @@ class Services:
         if self.acd is None:
             raise StoreUnavailable("Redis is not connected")
         return self.acd
+
+    async def event(self, op: str, *args: Arg) -> Result | None:
+        """Apply a call event now; while Redis is away keep it (None) for ``replay``.
+
+        Events kept earlier are applied first, so that one call's events keep their order.
+        """
+        at = int(self.clock.now() * 1000)
+        try:
+            if self.journal.pending():
+                await self.redirect(await self.journal.replay(self._apply))
+            res = await self.store().apply_event(op, list(args), at)
+        except (*OUTAGE, StoreUnavailable) as exc:
+            self.journal.keep(op, args, at)
+            log.warning("Redis unavailable (%s): %s kept for later", type(exc).__name__, op)
+            return None
+        await self.redirect(res.get("redirect", []))
+        return res
+
+    async def _apply(self, op: str, args: Any, at_ms: int) -> list[str]:
+        res = await self.store().apply_event(op, list(args), at_ms)
+        return list(res.get("redirect", []))
+
+    async def replay(self) -> None:
+        """Apply the call events kept while Redis was away (this worker's and dead workers')."""
+        await self.redirect(await self.journal.replay(self._apply))
+
+    async def reconcile(self) -> int:
+        """End calls the platform says are over though we never heard so; returns how many."""
+        ended = 0
+        for sid in await self.store().reconcile_candidates(
+                self.settings.reconcile_after_seconds, self.settings.reconcile_every_seconds):
+            status = await self.control.fetch_status(sid)
+            if status in FINAL_STATUSES:
+                log.warning("call %s is %s on the platform but live here: ended it", sid, status)
+                await self.event("hangup", sid, status, "")
+                ended += 1
+        return ended
 
     async def redirect(self, sids: list[str]) -> None:
         """Connect calls a seat was reserved for (hold-loop redirect, or call back).

@@ -22,22 +22,23 @@ from ivr.core.engine import (
     TransferAction,
 )
 from ivr.core.hours import is_open
-from ivr.core.numbers import Line, mask
+from ivr.core.numbers import Line, caller_key, mask
 from ivr.core.waiting import (
     CALLBACK_OFFER,
     RATE_LIMITED,
     SURVEY,
+    THANKS,
     announcement,
     estimate_wait_seconds,
     pick,
 )
 from ivr.telephony import twiml
-from ivr.web.services import Services
+from ivr.web.services import FINAL_STATUSES, Services
 from ivr.web.twilio import Hook, TwilioRouter
 
 voice = TwilioRouter()
 router = voice.router
-FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+ANSWERED = ("completed", "answered")
 ANNOUNCE_EVERY = 6  # hold loops between repeated announcements of an unchanged position
 
 
@@ -64,9 +65,25 @@ def _speakable(svc: Services, actions: tuple[Action, ...]) -> list[Action]:
     return out
 
 
+def _number(svc: Services, hook: Hook) -> str:
+    """The caller's number in one spelling, for the repeated-call limit."""
+    return caller_key(hook.p("From"), svc.config.plan.area_code)
+
+
+def _refused(st: object, lang: str) -> VoiceResponse | None:
+    """TwiML for a call the ACD will not take: over the repeated-call limit, or already over."""
+    if st == "limited":
+        return _limited(lang)
+    if st == "ended":  # its end arrived before this webhook: the call stays ended
+        r = VoiceResponse()
+        r.hangup()
+        return r
+    return None
+
+
 async def run_step(svc: Services, line: Line, line_id: str, step: Step, hook: Hook) -> VoiceResponse:
     """Carry out one flow step: record it in the ACD and render its TwiML."""
-    sid, caller = hook.p("CallSid"), hook.p("From")
+    sid, caller, number = hook.p("CallSid"), hook.p("From"), _number(svc, hook)
     if not sid:
         return twiml.apology(svc.settings.backup_number)
     acd = svc.store()
@@ -77,8 +94,9 @@ async def run_step(svc: Services, line: Line, line_id: str, step: Step, hook: Ho
         if len(lead.verbs):
             # say the notice first; the call joins the queue when it has been heard, so
             # the notice holds no seat and does not count as waiting
-            if (await acd.begin(sid, line_id, mask(caller), caller)).get("st") == "limited":
-                return _limited(lang)
+            refused = _refused((await acd.begin(sid, line_id, mask(caller), number)).get("st"), lang)
+            if refused:
+                return refused
             lead.redirect(svc.url("/voice/queue", ln=line_id, q=last.queue, sk=last.skill,
                                   pr=last.priority, lg=lang,
                                   wd="" if last.widen_after is None else str(last.widen_after)),
@@ -96,8 +114,9 @@ async def run_step(svc: Services, line: Line, line_id: str, step: Step, hook: Ho
     for a in step.actions:
         if isinstance(a, ExclusionAction):
             await acd.note(sid, "exclusion", a.topic, line_id, mask(caller))
-    if (await acd.begin(sid, line_id, mask(caller), caller)).get("st") == "limited":
-        return _limited(lang)
+    refused = _refused((await acd.begin(sid, line_id, mask(caller), number)).get("st"), lang)
+    if refused:
+        return refused
     gather_url = _gather_url(svc, line_id, step.position) if step.position else None
     return twiml.render(_speakable(svc, step.actions), gather_url)
 
@@ -119,9 +138,10 @@ async def enqueue(svc: Services, hook: Hook, line_id: str, action: EnqueueAction
         closed_from, action = queue.id, EnqueueAction(queue.overflow.to, "any",
                                                       action.priority, action.widen_after)
     res = await svc.store().enqueue(sid, line_id, action, caller, lang, closed_from,
-                                    number=hook.p("From"))
-    if res.get("st") == "limited":
-        return _limited(lang)
+                                    number=_number(svc, hook))
+    refused = _refused(res.get("st"), lang)
+    if refused:
+        return refused
     res["sid"] = sid
     await svc.redirect(res.get("redirect", []))
     return connect_or_hold(svc, res, lang, r, 0, 0,
@@ -231,29 +251,33 @@ async def wait(svc: Services, hook: Hook) -> VoiceResponse:
                            hook.qint("loop", 0), hook.qint("pos", 0))
 
 
-@voice.post("/seat-answered", "A seat picked up (Dial noun status callback)")
+@voice.post("/seat-answered", "A seat picked up (Dial noun status callback)", event=True)
 async def seat_answered(svc: Services, hook: Hook) -> VoiceResponse:
     """Record that the seat answered; the call is now talking."""
     sid, seat = hook.q("call") or hook.p("ParentCallSid"), hook.q("seat")
     if sid and seat:
-        await svc.store().answered(sid, seat, hook.p("CallSid"))
+        await svc.event("answered", sid, seat, hook.p("CallSid"))
     return twiml.empty()
 
 
-@voice.post("/dial-done", "The dial to a seat ended (Dial action)")
+@voice.post("/dial-done", "The dial to a seat ended (Dial action)", event=True)
 async def dial_done(svc: Services, hook: Hook) -> VoiceResponse:
     """After a seat's call: the survey, or back to the head of the line on no answer."""
     sid, seat, lang = hook.q("call") or hook.p("CallSid"), hook.q("seat"), hook.q("lang", "zh-CN")
     if not sid or not seat:
         return twiml.apology(svc.settings.backup_number)
     dial_status = hook.p("DialCallStatus") or "failed"
-    if hook.p("CallStatus") in FINAL_STATUSES and dial_status not in ("completed", "answered"):
+    if hook.p("CallStatus") in FINAL_STATUSES and dial_status not in ANSWERED:
         # the caller hung up while the seat rang: an abandon, not the seat's miss
-        res = await svc.store().hangup(sid, hook.p("CallStatus"))
-        await svc.redirect(res.get("redirect", []))
+        await svc.event("hangup", sid, hook.p("CallStatus"), "")
         return twiml.empty()
-    res = await svc.store().dial_done(sid, seat, dial_status, hook.pint("DialCallDuration"))
-    await svc.redirect(res.get("redirect", []))
+    kept = await svc.event("dial_done", *svc.store().dial_done_args(
+        sid, seat, dial_status, hook.pint("DialCallDuration")))
+    if kept is None:  # Redis is away; the event is kept and applied when it returns
+        if dial_status in ANSWERED:  # the talk is over: say goodbye, not the apology
+            return bye(pick(THANKS, lang), lang)
+        return twiml.apology(svc.settings.backup_number)
+    res = dict(kept)
     res["sid"] = sid
     r = VoiceResponse()
     if res.get("next") == "conference":
@@ -286,12 +310,19 @@ async def transfer_done(svc: Services, hook: Hook) -> VoiceResponse:
     return twiml.apology(svc.settings.backup_number)
 
 
-@voice.post("/status", "Call status callback (set on the number)")
+@voice.post("/status", "Call status callback (set on the number)", event=True)
 async def status(svc: Services, hook: Hook) -> VoiceResponse:
     """Record the end of a call: abandoned while waiting, answered, or ended in the IVR."""
     sid, call_status = hook.p("CallSid"), hook.p("CallStatus")
     if sid and call_status in FINAL_STATUSES:
-        res = await svc.store().hangup(sid, call_status)
-        await svc.redirect(res.get("redirect", []))
+        await svc.event("hangup", sid, call_status, "")
     return twiml.empty()
+
+
+def bye(text: str, lang: str) -> VoiceResponse:
+    """Say one thing and end the call."""
+    r = VoiceResponse()
+    r.say(text, language=lang)
+    r.hangup()
+    return r
 

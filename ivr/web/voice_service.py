@@ -10,19 +10,12 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.core.waiting import CALLBACK_CONFIRM, CALLBACK_GREETING, THANKS, pick
 from ivr.telephony import twiml
-from ivr.web.services import Services
+from ivr.web.services import FINAL_STATUSES, Services
 from ivr.web.twilio import Hook, TwilioRouter
-from ivr.web.voice import FINAL_STATUSES, connect_or_hold
+from ivr.web.voice import bye, connect_or_hold
 
 voice = TwilioRouter()
 router = voice.router
-
-
-def _bye(text: str, lang: str) -> VoiceResponse:
-    r = VoiceResponse()
-    r.say(text, language=lang)
-    r.hangup()
-    return r
 
 
 @voice.post("/callback-offer", "The waiting caller answered the callback offer")
@@ -32,7 +25,7 @@ async def callback_offer(svc: Services, hook: Hook) -> VoiceResponse:
     if hook.p("Digits").startswith("1") and sid and hook.p("From"):
         res = await svc.store().callback_request(sid, hook.p("From"))
         if res.get("ok"):
-            return _bye(pick(CALLBACK_CONFIRM, lang), lang)
+            return bye(pick(CALLBACK_CONFIRM, lang), lang)
     r = VoiceResponse()
     r.redirect(svc.url("/voice/wait", lang=lang), method="POST")
     return r
@@ -46,7 +39,7 @@ async def callback_connect(svc: Services, hook: Hook) -> VoiceResponse:
     info = await svc.store().call_info(sid) if sid else {}
     lang = info.get("lg") or "zh-CN"
     if res.get("st") != "offered":
-        return _bye("对不起，暂时无法为您接通，我们稍后再联系您。" if not lang.startswith("en")
+        return bye("对不起，暂时无法为您接通，我们稍后再联系您。" if not lang.startswith("en")
                     else "Sorry, we cannot connect you right now.", lang)
     r = VoiceResponse()
     r.say(pick(CALLBACK_GREETING, lang), language=lang)
@@ -68,13 +61,13 @@ async def callback_status(svc: Services, hook: Hook) -> VoiceResponse:
     return twiml.empty()
 
 
-@voice.post("/survey", "The caller's rating after the call")
+@voice.post("/survey", "The caller's rating after the call", event=True)
 async def survey(svc: Services, hook: Hook) -> VoiceResponse:
     """Store 1 satisfied, 2 basically satisfied or 3 dissatisfied, and say goodbye."""
     sid, lang, key = hook.q("call") or hook.p("CallSid"), hook.q("lang", "zh-CN"), hook.p("Digits")[:1]
     if sid and key in ("1", "2", "3"):
-        await svc.store().rate(sid, key)
-    return _bye(pick(THANKS, lang), lang)
+        await svc.event("rate", sid, "rating", key)
+    return bye(pick(THANKS, lang), lang)
 
 
 @voice.post("/transfer-out", "A seat transfers its caller (cold)")
@@ -94,7 +87,7 @@ async def exclusion(svc: Services, hook: Hook) -> VoiceResponse:
     lang = hook.q("lang", "zh-CN")
     if excl is None:
         return twiml.apology(svc.settings.backup_number)
-    return _bye(excl.text_en if lang.startswith("en") and excl.text_en else excl.text, lang)
+    return bye(excl.text_en if lang.startswith("en") and excl.text_en else excl.text, lang)
 
 
 @voice.post("/conference", "Join a warm-transfer conference")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import httpx
 
@@ -42,23 +44,31 @@ async def test_gather_for_a_vanished_node_restarts_the_flow(phone: Phone) -> Non
 
 
 async def test_redis_outage_gives_apology_and_backup_dial(
-        tmp_path: object, base_config: CenterConfig) -> None:
+        tmp_path: Path, base_config: CenterConfig) -> None:
     settings = Settings(redis_url="redis://127.0.0.1:1/0", center="down", public_base_url=BASE,
                         twilio_auth_token="t", backup_number="+861088888888",
-                        redis_timeout_seconds=0.2)
+                        redis_timeout_seconds=0.2, data_dir=tmp_path)
     app = create_app(settings, clock=ManualClock(), config=base_config, sweeper=False)
     async with app.router.lifespan_context(app):
         svc: Services = app.state.services
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as c:
-            for path in ["/voice/incoming", "/voice/wait", "/voice/dial-done?seat=p01"]:
+            for path, status in [("/voice/incoming", ""), ("/voice/wait", ""),
+                                 ("/voice/dial-done?seat=p01", "no-answer"),
+                                 ("/voice/dial-done?seat=p01", "completed")]:
                 params = {"CallSid": "CA1", "From": "+8613800000000", "To": "12328",
-                          "DialCallStatus": "completed"}
+                          "DialCallStatus": status}
                 sig = svc.checker.sign(BASE + path, params)
                 resp = await c.post(path, data=params, headers={"X-Twilio-Signature": sig})
                 assert resp.status_code == 200
                 root = ET.fromstring(resp.text)
+                if status == "completed":  # the talk is over: goodbye, not the backup number
+                    assert verbs(root) == ["Say", "Hangup"], path
+                    continue
                 assert verbs(root) == ["Say", "Dial"], path
                 assert (root.find("Dial").text or "") == "+861088888888"  # type: ignore[union-attr]
+            kept = [e for f in (tmp_path / "journal").glob("*.jsonl") for e in f.read_text().splitlines()]
+            assert [json.loads(e)["op"] for e in kept] == ["dial_done", "dial_done"], \
+                "both call events are kept for when Redis is back"
             health = await c.get("/healthz")
             assert health.status_code == 503 and health.json()["redis"] is False
             from ivr.auth import seat_token
