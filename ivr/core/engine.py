@@ -7,15 +7,15 @@ started on (a published revision is never changed, only superseded).
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ivr.core import flows as f
+from ivr.core import prompts
 from ivr.core.hours import Schedule, is_open
 from ivr.core.numbers import Line
 
-MAX_STEPS = 64
+MAX_STEPS = f.MAX_STEPS  # the one limit, shared with validation
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,7 @@ class FlowBook:
 
     revisions: dict[str, dict[int, f.Flow]] = field(default_factory=dict)
     current: dict[str, int] = field(default_factory=dict)
+    _languages: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, flows: Mapping[str, f.Flow]) -> FlowBook:
@@ -147,17 +148,26 @@ class FlowBook:
         """A given revision of a flow, falling back to the current one if it is gone."""
         return self.revisions[fid].get(rev) or self.latest(fid)
 
-
-class _Fill(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+    def languages(self) -> frozenset[str]:
+        """Every language a call may speak in these flows (asked once the book is complete)."""
+        if self._languages is None:
+            langs: set[str] = set()
+            for flow in (fl for by_rev in self.revisions.values() for fl in by_rev.values()):
+                langs.add(flow.language)
+                for node in flow.nodes.values():
+                    if isinstance(node, f.Say):
+                        langs.update(node.texts)
+                    elif isinstance(node, f.Menu):
+                        langs.update(node.prompts)
+                        langs.update(o.language for o in node.options.values() if o.language)
+            self._languages = frozenset(langs)
+        return self._languages
 
 
 def fill(text: str, line: Line) -> str:
-    """Replace {line_name}, {number}, {notice}, {department} in a prompt."""
-    values = _Fill(line_name=line.name, number=line.number, notice=line.notice,
-                   department=line.department)
-    return string.Formatter().vformat(text, (), values)
+    """A prompt template with the line's {line_name}, {number}, {notice}, {department}."""
+    values = {"line_name": line.name, "number": line.number, "department": line.department}
+    return prompts.render(text, {**values, "notice": prompts.render(line.notice, values)})
 
 
 def start(book: FlowBook, line: Line, ctx: Context | None = None) -> Step:
@@ -220,8 +230,12 @@ def _gather(flow: f.Flow, line: Line, nid: str, menu: f.Menu, tries: int,
 
 def _run(book: FlowBook, line: Line, flow: f.Flow, nid: str, lang: str,
          ctx: Context) -> Step:
-    """Walk nodes that need no input, collecting actions, until input or an end."""
-    lead: list[SayAction | PlayAction] = []
+    """Walk nodes that need no input, collecting actions, until input or an end.
+
+    A loop, not recursion: at most ``MAX_STEPS`` nodes, which validation guarantees.
+    """
+    said: list[Action] = []  # actions before the last exclusion notice
+    lead: list[SayAction | PlayAction] = []  # since then: the prompt of a menu, if one comes
     for _ in range(MAX_STEPS):
         node = flow.nodes[nid]
         if isinstance(node, f.Say):
@@ -237,13 +251,14 @@ def _run(book: FlowBook, line: Line, flow: f.Flow, nid: str, lang: str,
             flow = book.latest(node.flow)
             nid = flow.start
         elif isinstance(node, f.Menu):
-            return _gather(flow, line, nid, node, 0, lead, lang)
+            step = _gather(flow, line, nid, node, 0, lead, lang)
+            return Step((*said, *step.actions), step.position, step.outcome, lang)
         elif isinstance(node, f.Exclusion):
-            excl = ExclusionAction(node.topic, lang)
-            if node.next:
-                more = _run(book, line, flow, node.next, lang, ctx)
-                return Step((*lead, excl, *more.actions), more.position, more.outcome, lang)
-            return Step((*lead, excl, HangupAction()), None, "exclusion", lang)
+            said += [*lead, ExclusionAction(node.topic, lang)]
+            lead = []
+            if not node.next:
+                return Step((*said, HangupAction()), None, "exclusion", lang)
+            nid = node.next
         elif isinstance(node, f.Queue):
             action = EnqueueAction(
                 node.queue or line.queue,
@@ -251,14 +266,14 @@ def _run(book: FlowBook, line: Line, flow: f.Flow, nid: str, lang: str,
                 line.priority if node.priority is None else node.priority,
                 line.widen_after,
             )
-            return Step((*lead, action), None, "queue", lang)
+            return Step((*said, *lead, action), None, "queue", lang)
         elif isinstance(node, f.Transfer):
             if node.text:
                 lead.append(SayAction(fill(node.text, line), lang, flow.voice))
             fb = Position(flow.id, flow.revision, node.fallback, 0, lang) if node.fallback else None
-            return Step((*lead, TransferAction(node.target, fb)), None, "transfer", lang)
+            return Step((*said, *lead, TransferAction(node.target, fb)), None, "transfer", lang)
         else:  # Hangup
             if node.text:
                 lead.append(SayAction(fill(node.text, line), lang, flow.voice))
-            return Step((*lead, HangupAction()), None, "hangup", lang)
+            return Step((*said, *lead, HangupAction()), None, "hangup", lang)
     raise RuntimeError(f"flow {flow.id} ran {MAX_STEPS} nodes without input")  # validated away

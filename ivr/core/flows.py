@@ -4,7 +4,8 @@ Pure: no I/O. A flow is a named graph of nodes; the engine (``engine.py``) walks
 Node kinds:
 
 =========  ==========================================================================
-say        speak ``text`` (may use {line_name} {number} {notice}), then ``next``
+say        speak ``text`` (a prompt template, ``prompts.py``: {line_name} {number} {notice}
+           {department}), then ``next``
 play       play audio ``url``, then ``next``
 menu       ask with ``prompt``; DTMF ``options`` and speech ``keywords`` lead to nodes;
            no input or a wrong key reprompts up to ``retries`` times, then ``fallback``;
@@ -16,6 +17,11 @@ transfer   hand the call to a number target (110, 119, a utility, ...); ``fallba
 goto       continue at the start of another flow
 hangup     say an optional ``text`` and end the call
 =========  ==========================================================================
+
+Validation refuses what the engine cannot run: a bad prompt template, a loop that never
+asks the caller anything, and a run of more than ``MAX_STEPS`` nodes without input (the
+engine's own limit). The graph walks are iterative, so no admin input can exhaust the
+Python stack.
 """
 
 from __future__ import annotations
@@ -25,9 +31,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ivr.core import prompts
 from ivr.core.errors import Problem
 
+MAX_STEPS = 64  # most nodes one step of a call may walk without caller input (engine and validation)
 NodeId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$")]
 DTMF_KEYS = frozenset("0123456789*#")
 
 
@@ -40,7 +49,7 @@ class Say(_Node):
 
     kind: Literal["say"]
     text: str = Field(min_length=1)
-    texts: dict[str, str] = Field(default_factory=dict, description="language -> text")
+    texts: dict[Language, str] = Field(default_factory=dict, description="language -> text")
     next: NodeId
 
 
@@ -57,7 +66,7 @@ class Option(_Node):
 
     next: NodeId
     keywords: tuple[str, ...] = ()
-    language: str | None = Field(None, description="choosing this option switches the call's language")
+    language: Language | None = Field(None, description="choosing this option switches the call's language")
 
 
 class Menu(_Node):
@@ -65,7 +74,7 @@ class Menu(_Node):
 
     kind: Literal["menu"]
     prompt: str = Field(min_length=1)
-    prompts: dict[str, str] = Field(default_factory=dict, description="language -> prompt")
+    prompts: dict[Language, str] = Field(default_factory=dict, description="language -> prompt")
     options: dict[str, Option]
     timeout: int = Field(5, ge=1, le=60)
     retries: int = Field(2, ge=0, le=5)
@@ -138,8 +147,8 @@ class Flow(BaseModel):
 
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     description: str = ""
-    language: str = "zh-CN"
-    voice: str | None = None
+    language: Language = "zh-CN"
+    voice: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     revision: int = Field(1, ge=1)
     start: NodeId
     nodes: dict[NodeId, Node]
@@ -166,7 +175,7 @@ def _successors(node: _Node) -> list[tuple[str, str]]:
 
 def validate_flows(flows: dict[str, Flow], queues: Collection[str], targets: Collection[str],
                    topics: Collection[str] = (), schedules: Collection[str] = ()) -> list[Problem]:
-    """Every problem in a set of flows: missing nodes, queues, targets, flows, input-less loops."""
+    """Every problem in a set of flows: missing references, bad prompts, input-less loops and runs."""
     problems: list[Problem] = []
     for fid, flow in flows.items():
         where = f"flow {fid}"
@@ -191,6 +200,7 @@ def validate_flows(flows: dict[str, Flow], queues: Collection[str], targets: Col
                 problems.append(Problem(nwhere, "schedule", f"schedule {node.schedule!r} does not exist"))
             elif isinstance(node, Goto) and node.flow not in flows:
                 problems.append(Problem(nwhere, "flow", f"flow {node.flow!r} does not exist"))
+            problems += _text_problems(nwhere, node)
     if not problems:
         problems += _inputless_loops(flows)
     return problems
@@ -211,9 +221,24 @@ def _menu_problems(where: str, menu: Menu) -> list[Problem]:
     return problems
 
 
-def _inputless_loops(flows: dict[str, Flow]) -> list[Problem]:
-    """Cycles through say/play/exclusion/hours/goto nodes only: the caller is never asked."""
-    Key = tuple[str, str]
+Key = tuple[str, str]  # (flow id, node id)
+
+
+def _text_problems(where: str, node: _Node) -> list[Problem]:
+    """Bad placeholders or control characters in a node's prompt templates."""
+    texts: list[tuple[str, str]] = []
+    if isinstance(node, Say):
+        texts += [("text", node.text), *((f"texts.{k}", v) for k, v in node.texts.items())]
+    elif isinstance(node, Menu):
+        texts += [("prompt", node.prompt), *((f"prompts.{k}", v) for k, v in node.prompts.items()),
+                  ("invalid_prompt", node.invalid_prompt), ("no_input_prompt", node.no_input_prompt)]
+    elif isinstance(node, Transfer | Hangup):
+        texts.append(("text", node.text))
+    return [Problem(where, field, why) for field, text in texts for why in prompts.problems(text)]
+
+
+def _inputless_edges(flows: dict[str, Flow]) -> dict[Key, list[Key]]:
+    """Where each node that asks nothing leads: say/play/exclusion/hours/goto."""
     edges: dict[Key, list[Key]] = {}
     for fid, flow in flows.items():
         for nid, node in flow.nodes.items():
@@ -225,21 +250,56 @@ def _inputless_loops(flows: dict[str, Flow]) -> list[Problem]:
                 edges[(fid, nid)] = [(fid, node.open), (fid, node.closed)]
             elif isinstance(node, Goto):
                 edges[(fid, nid)] = [(node.flow, flows[node.flow].start)]
+    return edges
+
+
+def _entries(flows: dict[str, Flow]) -> list[Key]:
+    """Nodes where the engine starts walking: flow starts and where a menu or transfer leads."""
+    out: list[Key] = []
+    for fid, flow in flows.items():
+        out.append((fid, flow.start))
+        for node in flow.nodes.values():
+            if isinstance(node, Menu | Transfer):
+                out += [(fid, nid) for _, nid in _successors(node)]
+    return list(dict.fromkeys(out))
+
+
+def _inputless_loops(flows: dict[str, Flow]) -> list[Problem]:
+    """Loops that never ask the caller, and runs longer than the engine walks (MAX_STEPS).
+
+    One iterative depth-first walk: ``depth`` is how many nodes the engine visits from a
+    node before it needs input or the call leaves the IVR (1 for a menu, queue, ...).
+    """
+    edges = _inputless_edges(flows)
     problems: list[Problem] = []
-    done: set[Key] = set()
-
-    def visit(cur: Key, path: list[Key]) -> None:
-        if cur in path:
-            loop = " -> ".join(f"{f}/{n}" for f, n in path[path.index(cur):])
-            problems.append(Problem(f"flow {cur[0]} node {cur[1]}", "next",
-                                    f"loops without caller input: {loop}"))
-            return
-        if cur in done or cur not in edges:
-            return
-        for nxt in edges[cur]:
-            visit(nxt, [*path, cur])
-        done.add(cur)
-
-    for start in list(edges):
-        visit(start, [])
+    depth: dict[Key, int] = {}
+    on_path: dict[Key, int] = {}
+    for root in edges:
+        if root in depth:
+            continue
+        path, todo = [root], [iter(edges[root])]
+        on_path[root] = 0
+        while path:
+            nxt = next(todo[-1], None)
+            if nxt is None:
+                cur = path.pop()
+                todo.pop()
+                del on_path[cur]
+                depth[cur] = 1 + max(depth.get(k, 1) for k in edges[cur])
+            elif nxt in on_path:
+                loop = " -> ".join(f"{f}/{n}" for f, n in path[on_path[nxt]:])
+                problems.append(Problem(f"flow {nxt[0]} node {nxt[1]}", "next",
+                                        f"loops without caller input: {loop}"))
+            elif nxt in edges and nxt not in depth:
+                on_path[nxt] = len(path)
+                path.append(nxt)
+                todo.append(iter(edges[nxt]))
+    if problems:
+        return problems
+    for fid, nid in _entries(flows):
+        steps = depth.get((fid, nid), 1)
+        if steps > MAX_STEPS:
+            problems.append(Problem(
+                f"flow {fid} node {nid}", "next",
+                f"walks {steps} nodes without caller input; at most {MAX_STEPS} can run in one step"))
     return problems

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from urllib.parse import unquote
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ivr.core import prompts
 
 _FORMATTING = re.compile(r"[\s\-().]")
 
@@ -49,6 +52,14 @@ class Line(BaseModel):
         if self.mode is MergeMode.WHOLE and not self.notice:
             raise ValueError("a whole-merge line needs a notice telling callers about 12345")
         return self
+
+    @field_validator("notice")
+    @classmethod
+    def _notice_template(cls, notice: str) -> str:
+        bad = prompts.problems(notice, prompts.FIELDS - {"notice"})
+        if bad:
+            raise ValueError("; ".join(bad))
+        return notice
 
 
 class Target(BaseModel):
@@ -140,6 +151,20 @@ def normalise(raw: str, area_code: str) -> str:
     if 3 <= len(nsn) <= 6:
         return nsn  # +8612366: a national short code without area code
     return "+86" + nsn
+
+
+def caller_key(raw: str, area_code: str) -> str:
+    """One spelling for every way a caller's number may arrive (the repeated-call limit's key).
+
+    ``+8613800138000``, ``8613800138000``, ``008613800138000``, ``13800138000``,
+    ``138 0013 8000``, ``138-0013-8000`` and a still-encoded ``%2B8613800138000`` are one
+    caller: all give ``+8613800138000``.
+    """
+    text = unquote(raw or "") if "%" in (raw or "") else (raw or "")
+    key = normalise(text, area_code)
+    if key.startswith("+8686") and len(key) == 16 and key[5] == "1":
+        key = "+86" + key[5:]  # 86 and a mobile number, without the +
+    return key
 
 
 def mask(number: str) -> str:
