@@ -6,7 +6,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint bench clean browser
+.PHONY: setup run test lint bench clean browser specs
 
 $(BIN)/ivr: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -26,7 +26,16 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else echo "install Chromium first: sudo apt-get install -y chromium" >&2; exit 1; fi; }
 
-test: setup browser
+# The telephony lint checks every document against Twilio's and jambonz's own npm packages
+# (tests/specs/package.json, locked): install them when node_modules is missing or stale,
+# and extract the allowed TwiML values from the twilio types.
+specs: tests/specs/node_modules/.package-lock.json
+
+tests/specs/node_modules/.package-lock.json: tests/specs/package-lock.json
+	cd tests/specs && npm ci --no-audit --no-fund --loglevel=error
+	cd tests/specs && node extract-twiml.js > allowed.json
+
+test: setup browser specs
 	$(BIN)/ruff check ivr tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
