@@ -72,7 +72,36 @@ class Target(BaseModel):
     name: str
     name_en: str = ""
     kind: str = Field("emergency", pattern=r"^(emergency|utility|region|other)$")
-    dial: str = ""  # the E.164 or SIP address actually dialed; defaults to number
+    # what is shown and said is `number`/`name`; what is dialled is `dial` (E.164 or a SIP
+    # URI at the carrier gateway), else `number`
+    dial: str = Field("", pattern=r"^(|\+[1-9][0-9]{6,14}|sips?:\S+)$")
+    caller_id: str = Field("", pattern=r"^(|caller|center|none)$")  # "" = the kind's policy
+
+    def address(self) -> str:
+        """How the target is dialled: ``dial``, else its ``number``."""
+        return self.dial or self.number
+
+    def caller_id_policy(self) -> str:
+        """``caller``, ``center`` or ``none``: this target's own, else its kind's."""
+        return self.caller_id or CALLER_ID_BY_KIND[self.kind]
+
+
+# Whose number a transfer presents: emergency, utility and region targets see the caller
+# (to call back); others the center's own verified number.
+CALLER_ID_BY_KIND = {"emergency": "caller", "utility": "caller", "region": "caller", "other": "center"}
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def caller_id_for(target: Target, caller: str, center_number: str | None) -> str | None:
+    """The caller ID for a transfer to ``target``; None leaves it to the platform.
+
+    Only a full E.164 number is ever returned: never a short code (12345, 110) nor
+    anything else a carrier or Twilio would refuse. ``center_number`` must be the
+    center's verified outbound number (from settings).
+    """
+    policy = target.caller_id_policy()
+    number = caller if policy == "caller" else center_number if policy == "center" else None
+    return number if number and _E164.match(number) else None
 
 
 class Exclusion(BaseModel):
