@@ -45,8 +45,8 @@ def chain(fid: str, n_say: int, last: dict[str, Any] | None = None) -> dict[str,
     return {"id": fid, "start": "s0", "nodes": nodes}
 
 
-def problems(resp: httpx.Response) -> list[dict[str, str]]:
+def problems(resp: httpx.Response) -> list[dict[str, Any]]:
     """The problems of a 422 answer."""
     assert resp.status_code == 422, (resp.status_code, resp.text[:500])
-    detail: list[dict[str, str]] = resp.json()["detail"]
+    detail: list[dict[str, Any]] = resp.json()["detail"]
     return detail
