@@ -110,9 +110,10 @@ async def get_report(request: Request, svc: Svc, who: Monitor, group: Group = "c
                      end: To = None, source: Literal["rollups", "raw"] = "rollups",
                      format: Fmt = "json") -> Response:
     """Offered, answered, abandoned, rates, waits, talk, callbacks, transfers, three rates."""
+    p = _period(svc, period, value, start, end)
     arc = archive_of(request)
     assert arc.engine is not None
-    report = await build(svc, arc.engine, group, _period(svc, period, value, start, end), source)
+    report = await build(svc, arc.engine, group, p, source)
     return render(report, format)
 
 
@@ -124,10 +125,10 @@ async def get_ranking(request: Request, svc: Svc, who: Monitor,
     """Departments ranked by ``by`` (default: the mean of the three rates), best first."""
     if by not in (*rep.COLUMNS, "score"):
         raise HTTPException(422, f"by must be one of {', '.join(rep.COLUMNS)}")
+    p = _period(svc, "month", month, None, None)
     arc = archive_of(request)
     assert arc.engine is not None
-    report = await build(svc, arc.engine, "department", _period(svc, "month", month, None, None),
-                         "rollups")
+    report = await build(svc, arc.engine, "department", p, "rollups")
     report["rows"] = rep.ranking(report["rows"], by)
     report["ranked_by"] = by
     return render(report, format)
@@ -140,9 +141,9 @@ async def get_seat(request: Request, svc: Svc, who: Monitor, seat: str,
     """Calls, talk time, ready and break time, occupancy and satisfaction, in all and by day."""
     if seat not in {s.id for s in svc.config.roster.seats}:
         raise HTTPException(404, f"no seat {seat!r}")
+    p = _period(svc, period, value, start, end)
     arc = archive_of(request)
     assert arc.engine is not None
-    p = _period(svc, period, value, start, end)
     report = await build(svc, arc.engine, "seat", p, "rollups")
     mine = next((r for r in report["rows"] if r["key"] == seat), None)
     days = await _guard(rep.daily(arc.engine, svc.settings.center, "seat", seat, p))
@@ -156,9 +157,9 @@ async def get_trend(request: Request, svc: Svc, who: Monitor,
                     key: str = "", period: PeriodKind = "month", value: Value = None,
                     start: From = None, end: To = None) -> dict[str, Any]:
     """Daily figures (default: the whole center this month)."""
+    p = _period(svc, period, value, start, end)
     arc = archive_of(request)
     assert arc.engine is not None
-    p = _period(svc, period, value, start, end)
     days = await _guard(rep.daily(arc.engine, svc.settings.center, group, key, p))
     return {"group": group, "key": key, "period": p.as_dict(), "days": days}
 

@@ -14,6 +14,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -76,3 +77,16 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     await migrate(eng)
     yield eng
     await eng.dispose()
+
+
+@pytest.fixture
+def settings(redis_url: str, center: str, tmp_path: Path, db_url: str) -> Any:
+    """The shared test settings, with the archive in the database under test."""
+    from ivr.settings import Settings
+    from tests.conftest import BASE, ROOT
+
+    return Settings(
+        redis_url=redis_url, center=center, data_dir=tmp_path, config_dir=ROOT,
+        public_base_url=BASE, twilio_auth_token="test-token-123", hold_loop_seconds=10,
+        database_url=db_url,
+    )
