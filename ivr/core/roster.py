@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ivr.core.hours import Schedule
+from ivr.core.ids import IDENT, Ident
 
 ANY_SKILL = "any"
 
@@ -16,7 +17,7 @@ class Overflow(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    to: str
+    to: Ident
     after_seconds: float | None = Field(None, gt=0)
     when_no_seats: bool = True
 
@@ -39,7 +40,7 @@ class QueueConfig(BaseModel):
         "id": "sub-12366", "name": "12366税务分中心", "kind": "subcenter", "sl_seconds": 15,
         "target_answer_rate": 0.99, "overflow": {"to": "pool", "after_seconds": 60}}]})
 
-    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    id: str = Field(pattern=IDENT)
     name: str
     kind: str = Field("pool", pattern=r"^(pool|subcenter)$")
     sl_seconds: float = Field(15, gt=0)
@@ -62,11 +63,11 @@ class Seat(BaseModel):
         "id": "p01", "name": "12345坐席01", "endpoint": "client:p01", "queues": ["pool"],
         "skills": ["12328", "12315"]}]})
 
-    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    id: str = Field(pattern=IDENT)
     name: str = ""
     endpoint: str = Field(min_length=1)
-    queues: tuple[str, ...] = Field(min_length=1)
-    skills: tuple[str, ...] = ()
+    queues: tuple[Ident, ...] = Field(min_length=1)
+    skills: tuple[Ident, ...] = ()
 
     def ready_sets(self) -> list[tuple[str, str]]:
         """Every (queue, skill) whose ready set this seat joins when ready."""

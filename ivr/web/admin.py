@@ -6,6 +6,7 @@ create), and a stale one gets 409 with nothing changed.
 """
 
 
+import logging
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Response
@@ -20,6 +21,8 @@ from ivr.web.roles import Admin, Monitor
 from ivr.web.services import Services, Svc
 
 router = APIRouter(prefix="/api", tags=["admin"])
+log = logging.getLogger("ivr.admin")
+BUSY = ("reserved", "talking")  # seat states with a call
 T = TypeVar("T", bound=BaseModel)
 RID = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.+-]{1,64}$", description="resource id")]
 
@@ -132,11 +135,15 @@ def crud(kind: str, path: str, model: type[T], id_field: str, label: str) -> Non
     async def delete_item(rid: RID, svc: Svc, who: Admin,
                           if_match: Annotated[str | None, Header()] = None) -> Response:
         expected = need_etag(if_match)
+        if kind == "seats" and (await svc.store().seat_info(rid)).get("st") in BUSY:
+            raise HTTPException(409, f"cannot delete seat {rid}: seat has a call in progress")
+        # the change is checked (If-Match, validation) and written first; only then does the
+        # live roster follow it, so a refused change leaves the seat where it was
+        await apply(svc, who, kind, rid, expected, None, "delete")
         if kind == "seats":
             res = await svc.store().remove_seat(rid)
-            if res.get("error"):
-                raise HTTPException(409, f"cannot delete seat {rid}: {res['error']}")
-        await apply(svc, who, kind, rid, expected, None, "delete")
+            if res.get("error"):  # it took a call meanwhile: the next config sync removes it
+                log.warning("seat %s deleted from the roster but still busy: %s", rid, res["error"])
         return Response(status_code=204)
 
 

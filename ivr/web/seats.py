@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path
 from pydantic import BaseModel, Field
 
 from ivr.auth import check_seat_token
+from ivr.core.ids import IDENT
 from ivr.web.services import Svc
 
 router = APIRouter(prefix="/api/seats", tags=["seats"])
-SeatId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$", description="The seat's id")]
+SeatId = Annotated[str, Path(pattern=IDENT, description="The seat's id")]
 
 
 class CallView(BaseModel):

@@ -22,6 +22,7 @@ from ivr.core.engine import (
     TransferAction,
 )
 from ivr.core.hours import is_open
+from ivr.core.ids import is_ident
 from ivr.core.numbers import Line, caller_key, mask
 from ivr.core.waiting import (
     CALLBACK_OFFER,
@@ -235,7 +236,8 @@ async def queue(svc: Services, hook: Hook) -> VoiceResponse:
         widen = float(wd) if wd else None
     except ValueError:
         widen = None
-    action = EnqueueAction(q, hook.q("sk", "any") or "any", min(9, max(0, hook.qint("pr", 0))), widen)
+    skill = hook.q("sk", "any") if is_ident(hook.q("sk", "any")) else "any"
+    action = EnqueueAction(q, skill, min(9, max(0, hook.qint("pr", 0))), widen)
     return await enqueue(svc, hook, hook.q("ln"), action, hook.q("lg", "zh-CN"), VoiceResponse())
 
 
