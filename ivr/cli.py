@@ -46,11 +46,12 @@ def serve(host: str | None, port: int | None, workers: int | None, demo: bool) -
 
 
 def _register() -> None:
+    from ivr.archive.cli import archive, report
     from ivr.phone.cli import call
     from ivr.sim.cli import simulate
     from ivr.staffing import staffing
 
-    for command in (call, simulate, staffing):
+    for command in (call, simulate, staffing, archive, report):
         main.add_command(command)
 
 

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from ivr.store.keys import Keys
 
-DAY0 = 1_800_000_000_000  # 2027-01-15 08:00 Asia/Shanghai, in ms
+DAY0 = 1_800_000_000_000  # Friday 2027-01-15 16:00 Asia/Shanghai, in ms
 
 
 def answered(sid: str, *, t: int = DAY0, wait: int = 8000, talk: int = 120_000, seat: str = "p01",
