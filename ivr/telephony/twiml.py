@@ -2,10 +2,14 @@
 
 Every function returns a complete ``VoiceResponse``; the web layer never writes XML.
 URLs are given by the caller (``urls.py`` builds them from the public base URL).
+:func:`to_xml` is the one place a document becomes text: it drops every character
+XML 1.0 forbids, so no caller number, query value or admin text can make it ill-formed.
 """
 
 from __future__ import annotations
 
+import re
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
@@ -18,6 +22,22 @@ from ivr.core.engine import (
     SayAction,
 )
 from ivr.core.waiting import APOLOGY
+
+# XML 1.0 Char: tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD, U+10000-U+10FFFF
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def to_xml(r: VoiceResponse) -> str:
+    """The TwiML document as text, always well-formed XML 1.0 (forbidden characters dropped)."""
+    root = r.xml()
+    for el in root.iter():
+        for name, value in el.attrib.items():
+            el.set(name, _NOT_XML.sub("", str(value)))
+        if el.text is not None:
+            el.text = _NOT_XML.sub("", str(el.text))
+        if el.tail is not None:
+            el.tail = _NOT_XML.sub("", str(el.tail))
+    return '<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="unicode")
 
 
 def _say(r: VoiceResponse | Gather, a: SayAction | PlayAction) -> None:

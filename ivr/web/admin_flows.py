@@ -289,4 +289,4 @@ def _sim_step(svc: Services, step: engine.Step) -> SimStep:
         target = svc.config.plan.targets[last.target]
         r = twiml.dial_target(target.dial or target.number, "/voice/transfer-done", None, r)
     return SimStep(node=step.position.node if step.position else None, outcome=step.outcome,
-                   twiml=str(r))
+                   twiml=twiml.to_xml(r))

@@ -8,13 +8,21 @@ and a dial to the backup number, so a caller never hears Twilio's application er
 A handler gets ``webhook_budget_seconds``; after a Redis failure, webhooks answer the
 apology at once for ``redis_breaker_seconds`` (a breaker) instead of queueing on a hung
 Redis, then let the next request probe it again.
+
+Our own query values come back in Twilio's requests and may have been tampered with,
+so they are checked where the request is parsed (``clean_query``): ``lang``/``lg`` must
+be a language of the flows (else dropped, so the handler's default applies), numbers
+must be finite, identifiers such as ``room`` must be safe; a value that fails is
+dropped, as if absent. Every answer is serialised by ``twiml.to_xml``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import math
+import re
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -23,11 +31,37 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.core.waiting import APOLOGY
 from ivr.telephony import twiml
 from ivr.web.services import Services
 
 log = logging.getLogger("ivr.voice")
 XML = "application/xml"
+LANG_KEYS = frozenset({"lang", "lg"})
+INT_KEYS = frozenset({"r", "t", "pr", "loop", "pos"})
+FLOAT_KEYS = frozenset({"wd"})
+_INT = re.compile(r"^-?[0-9]{1,9}$")
+_IDENT = re.compile(r"^[\w.:+@-]{1,128}$")  # ids, numbers, call SIDs, rooms; no controls
+
+
+def _valid(key: str, value: str, languages: Collection[str]) -> bool:
+    if key in LANG_KEYS:
+        return value in languages
+    if value == "":
+        return True
+    if key in INT_KEYS:
+        return _INT.match(value) is not None
+    if key in FLOAT_KEYS:
+        try:
+            return math.isfinite(float(value))
+        except ValueError:
+            return False
+    return _IDENT.match(value) is not None
+
+
+def clean_query(query: Mapping[str, str], languages: Collection[str]) -> dict[str, str]:
+    """Our own query values that pass their type (language, int, finite float, identifier)."""
+    return {k: v for k, v in query.items() if _valid(k, v, languages)}
 
 
 @dataclass
@@ -58,6 +92,18 @@ class Hook:
             return int(self.query.get(name, default))
         except ValueError:
             return default
+
+    def qfloat(self, name: str, default: float | None = None) -> float | None:
+        """A finite number query parameter; absent, mangled, inf or nan give the default."""
+        try:
+            value = float(self.query.get(name, ""))
+        except ValueError:
+            return default
+        return value if math.isfinite(value) else default
+
+    def qlang(self, name: str, default: str) -> str:
+        """A language query parameter (checked against the flows' languages), else ``default``."""
+        return self.query.get(name) or default
 
 
 Handler = Callable[[Services, Hook], Awaitable[VoiceResponse]]
@@ -100,9 +146,10 @@ async def _serve(request: Request, handler: Handler) -> Response:
     url = svc.checker.public_url(str(request.url), request.url.path + (f"?{query}" if query else ""))
     if not svc.checker.valid(url, multi, request.headers.get("x-twilio-signature")):
         return JSONResponse({"detail": "invalid or missing X-Twilio-Signature"}, status_code=403)
-    hook = Hook({k: v[-1] for k, v in multi.items()}, dict(request.query_params))
+    languages = svc.config.flows.languages() | APOLOGY.keys()
+    hook = Hook({k: v[-1] for k, v in multi.items()}, clean_query(request.query_params, languages))
     if svc.breaker.is_open():  # Redis just failed: answer at once, don't queue on it
-        return Response(str(twiml.apology(svc.settings.backup_number)), media_type=XML)
+        return Response(twiml.to_xml(twiml.apology(svc.settings.backup_number)), media_type=XML)
     try:
         async with asyncio.timeout(svc.settings.webhook_budget_seconds):
             r = await handler(svc, hook)
@@ -115,4 +162,4 @@ async def _serve(request: Request, handler: Handler) -> Response:
         log.exception("voice webhook %s failed; caller sent to the backup number",
                       handler.__name__)
         r = twiml.apology(svc.settings.backup_number)
-    return Response(str(r), media_type=XML)
+    return Response(twiml.to_xml(r), media_type=XML)
