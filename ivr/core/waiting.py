@@ -10,9 +10,14 @@ def estimate_wait_seconds(position: int, logged_in: int, aht_ms: float) -> float
     return max(0.0, position * (aht_ms / 1000.0) / max(1, logged_in))
 
 
+MAX_SPOKEN_MINUTES = 600  # a longer (or infinite) estimate is said as this many minutes
+
+
 def announcement(position: int, eta_seconds: float, language: str) -> str:
-    """The hold-loop sentence with position and estimated wait, in zh or en."""
-    minutes = max(1, math.ceil(eta_seconds / 60))
+    """The hold-loop sentence with position and estimated wait, in zh or en (never fails)."""
+    eta = eta_seconds if math.isfinite(eta_seconds) else 0.0 if math.isnan(eta_seconds) else 1e9
+    minutes = min(MAX_SPOKEN_MINUTES, max(1, math.ceil(eta / 60)))
+    position = max(1, int(position))
     if language.lower().startswith("en"):
         ahead = "You are next in line." if position <= 1 else f"You are number {position} in line."
         return f"{ahead} The expected wait is about {minutes} minute{'s' if minutes > 1 else ''}."

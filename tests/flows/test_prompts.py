@@ -6,6 +6,7 @@ import pytest
 
 from ivr.core.engine import fill
 from ivr.core.numbers import Line
+from ivr.core.waiting import MAX_SPOKEN_MINUTES, announcement
 from tests.conftest import Phone
 from tests.flows.conftest import Admin, problems
 from tests.twiml_helpers import says
@@ -89,3 +90,11 @@ def test_rendering_never_fails_nor_grows_a_text() -> None:
     assert fill("{number.__class__.__mro__}", line) == "{number.__class__.__mro__}"
     assert fill("{number:>50000000}", line) == "{number:>50000000}"
     assert fill("{line_name}{{x}}", line) == "交通{x}"
+
+
+@pytest.mark.parametrize("eta", [float("inf"), float("nan"), 1e300, -5.0])
+def test_a_hold_announcement_never_fails_on_an_odd_estimate(eta: float) -> None:
+    for lang in ("zh-CN", "en-US"):
+        text = announcement(3, eta, lang)
+        minutes = int("".join(c for c in text.split("约")[-1].split("about")[-1] if c.isdigit()))
+        assert 1 <= minutes <= MAX_SPOKEN_MINUTES, text
