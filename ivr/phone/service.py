@@ -16,6 +16,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -123,6 +124,7 @@ class TimerSweeper:
         self.svc = svc
         self.runtime = runtime
         self.sweeps = 0
+        self.seconds = 0.0  # wall seconds spent in sweep_once
         self._due: float | None = None
         self._handle: Handle | None = None
 
@@ -156,4 +158,8 @@ class TimerSweeper:
     async def _sweep(self) -> None:
         self._due, self._handle = None, None
         self.sweeps += 1
-        await sweep_once(self.svc)
+        start = time.perf_counter()
+        try:
+            await sweep_once(self.svc)
+        finally:
+            self.seconds += time.perf_counter() - start

@@ -14,6 +14,7 @@ as Twilio does; :class:`SeatApi` calls the seat API with a seat's bearer token.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
@@ -108,17 +109,22 @@ class AsgiTransport:
 
 
 class CountingTransport:
-    """Counts the requests sent through another transport."""
+    """Counts the requests sent through another transport, and the seconds they took."""
 
     def __init__(self, inner: Transport) -> None:
         self.inner = inner
         self.count = 0
+        self.seconds = 0.0
 
     async def request(self, method: str, url: str, form: dict[str, str] | None,
                       headers: dict[str, str]) -> Reply:
         """Send through the inner transport."""
         self.count += 1
-        return await self.inner.request(method, url, form, headers)
+        start = time.perf_counter()
+        try:
+            return await self.inner.request(method, url, form, headers)
+        finally:
+            self.seconds += time.perf_counter() - start
 
 
 class Twilio:

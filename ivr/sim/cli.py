@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from ivr.sim.scenario import (
     textbook_config,
     with_seats,
 )
+from ivr.sim.seeds import agreement, parse_seeds, render_spread, run_seeds, spread, workers_for
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, float]:
@@ -77,7 +79,17 @@ def run_simulation(scenario: Scenario, config: CenterConfig, settings: Settings,
                         bar.update(step)
                         done[0] += step
                 return await Simulation(scenario, config, local, transport, tick).run()
-    return asyncio.run(go())
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        return runner.run(go())
+
+
+def _loop_factory() -> Any:
+    """The event loop factory: uvloop's when it is installed, else asyncio's (None)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings it
+        return None
+    return uvloop.new_event_loop
 
 
 @click.command("simulate")
@@ -106,6 +118,9 @@ def run_simulation(scenario: Scenario, config: CenterConfig, settings: Settings,
 @click.option("--profile", default="flat", show_default=True,
               help="Daily profile: flat, office, or a YAML file of 24 hourly weights.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
+@click.option("--seeds", default=None, metavar="A-B[,C]",
+              help="Run once per seed (e.g. 1-8), in parallel on all cores; print the mean "
+                   "and spread of every figure.")
 @click.option("--config-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="Config folders (default: IVR_CONFIG_DIR or .).")
 @click.option("--check-every", type=float, default=3600.0, show_default=True,
@@ -120,7 +135,7 @@ def run_simulation(scenario: Scenario, config: CenterConfig, settings: Settings,
 def simulate(hours: float, rates: tuple[str, ...], seats: tuple[str, ...],
              single_queue: int | None, aht: float, handle: str, handle_cv: float,
              patience: float, ring: float, no_answer: float, profile: str, seed: int,
-             config_dir: Path | None, check_every: float, transport: str,
+             seeds: str | None, config_dir: Path | None, check_every: float, transport: str,
              compare_erlang: bool, as_json: bool, plot: Path | None, quiet: bool) -> None:
     """Simulate traffic through the real app and its Redis ACD on a virtual clock.
 
@@ -144,6 +159,9 @@ def simulate(hours: float, rates: tuple[str, ...], seats: tuple[str, ...],
                         handle_cv=handle_cv, patience=patience or None, ring_seconds=ring,
                         no_answer=no_answer, profile=_profile(profile), seed=seed,
                         check_every=check_every)
+    if seeds is not None:
+        _many(scenario, config, settings, seeds, transport, compare_erlang, as_json)
+        return
     with quiet_service():
         result = run_simulation(scenario, config, settings, transport,
                                 progress=not quiet and not as_json)
@@ -162,3 +180,24 @@ def simulate(hours: float, rates: tuple[str, ...], seats: tuple[str, ...],
         if plot is not None:
             click.echo(f"\nplot written to {plot}")
     sys.exit(0 if data["checks"]["ok"] else 1)
+
+
+def _many(scenario: Scenario, config: CenterConfig, settings: Settings, seeds: str,
+          transport: str, compare: bool, as_json: bool) -> None:
+    """``--seeds``: every seed in its own process; the spread of the figures."""
+    try:
+        chosen = parse_seeds(seeds)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--seeds") from None
+    wall = time.perf_counter()
+    runs = run_seeds(scenario, config, settings, chosen, compare, transport)
+    data: dict[str, Any] = {"spread": spread(runs), "runs": runs,
+                            "wall_seconds": round(time.perf_counter() - wall, 2),
+                            "workers": workers_for(len(chosen))}
+    if compare:
+        data["erlang"] = {q: agreement(runs, q) for q in data["spread"]["queues"]}
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1, default=str))
+    else:
+        click.echo(render_spread(data))
+    sys.exit(0 if data["spread"]["checks_ok"] else 1)

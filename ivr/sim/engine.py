@@ -17,7 +17,7 @@ progress then run to their end (for at most ``DRAIN`` seconds).
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -66,6 +66,7 @@ class SimResult:
     requests: int
     full_checks: int
     verified: int
+    costs: dict[str, float] = field(default_factory=dict)  # wall seconds by part of the run
 
     @property
     def calls_per_second(self) -> float:
@@ -113,6 +114,7 @@ class _Run:
     sessions: dict[str, CallSession] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
     requests: Counter[str] = field(default_factory=Counter)
+    costs: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def __post_init__(self) -> None:
         s, roster = self.sim.scenario, self.sim.config.roster
@@ -199,25 +201,47 @@ class _Run:
                        if a.logged and not a.available(now))
         self.samples.append(Sample(now - START, dict(waiting), dict(busy)))
 
+    def _changed(self) -> bool:
+        return (self.counted.count, self.sweeper.sweeps) != self.seen
+
     async def _before(self, t: float) -> None:
         """Before the clock moves on: if Redis changed since the last look, the next timer."""
-        if (self.counted.count, self.sweeper.sweeps) != self.seen:
+        if self._changed():
+            tick = time.perf_counter()
             await self.sweeper.after_event()
             self.seen = (self.counted.count, self.sweeper.sweeps)
+            self.costs["timer look-ups"] += time.perf_counter() - tick
 
     async def _after(self) -> None:
-        """After each wake-up: work conservation, then samples, checks and progress."""
+        """After each wake-up: work conservation, then samples, checks and progress.
+
+        The work-conservation reads and, if Redis changed, the look-up of the next timer
+        share one pipelined round trip.
+        """
         now = self.rt.now()
+        tick = time.perf_counter()
         pipe = self.ls.svc.store().redis.pipeline(transaction=False)
         judge = self.checker.probe(now, pipe)
         if judge is not None:
-            await judge(await pipe.execute())
+            peek = self._changed()
+            if peek:
+                self.sweeper.peek(pipe)
+                self.seen = (self.counted.count, self.sweeper.sweeps)
+            got = await pipe.execute()
+            if peek:
+                self.sweeper.saw(got.pop())
+            await judge(got)
+            self.costs["work-conservation probes"] += time.perf_counter() - tick
         if self.next_sample <= now <= self.end:
+            tick = time.perf_counter()
             await self._sample(now)
             self.next_sample += self.sim.sample_every
+            self.costs["samples"] += time.perf_counter() - tick
         if now >= self.next_check:
+            tick = time.perf_counter()
             await self.checker.checkpoint(now)
             self.next_check += self.sim.scenario.check_every
+            self.costs["full checks"] += time.perf_counter() - tick
         if self.sim.progress is not None and now - self.last_progress >= 60.0:
             self.sim.progress(min(now, self.end) - START)
             self.last_progress = now
@@ -237,15 +261,25 @@ class _Run:
         for call in list(self.sessions.values()):
             call.hang_up()
         await self.rt.run_until(None, self._after, self._before)
+        tick = time.perf_counter()
         await self.checker.checkpoint(self.rt.now())
+        self.costs["full checks"] += time.perf_counter() - tick
         self.rt.cancel_all()
         if self.sim.progress is not None:
             self.sim.progress(self.end - START)
 
     def result(self, wall: float) -> SimResult:
-        """What the run produced."""
+        """What the run produced.
+
+        ``costs``: wall seconds by part; the service's share is its own handling of the
+        webhooks, seat API requests and sweeps with their Redis round trips.
+        """
+        costs = {"service (webhooks, seat API, sweeps)": self.counted.seconds
+                 + self.sweeper.seconds, **self.costs}
+        costs["simulator and kernel (the rest)"] = wall - sum(costs.values())
         problems = self.checker.problems + [v for a in self.agents.values() for v in a.violations]
         return SimResult(self.sim.scenario, self.sim.config, list(self.recorder.records.values()),
                          list(self.agents.values()), problems, self.samples, START, self.end,
                          wall, self.rt.events, self.sweeper.sweeps, sum(self.requests.values()),
-                         self.checker.full_checks, self.checker.verified)
+                         self.checker.full_checks, self.checker.verified,
+                         {k: round(v, 3) for k, v in costs.items()})
