@@ -23,6 +23,18 @@ async def _engine(settings: Settings) -> Any:
     return engine
 
 
+async def _engine_when_up(settings: Settings) -> Any:
+    """The migrated engine, waiting for a database that is away (a consumer outlives outages)."""
+    delay = 0.5
+    while True:
+        try:
+            return await _engine(settings)
+        except (OSError, ConnectionError, Exception) as exc:  # noqa: BLE001 - any driver error
+            click.echo(f"archive database not ready ({type(exc).__name__}); retrying", err=True)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
 async def _consume(settings: Settings, once: bool) -> int:
     from ivr.archive.consumer import Archiver
     from ivr.archive.service import stream_client
@@ -32,7 +44,7 @@ async def _consume(settings: Settings, once: bool) -> int:
     if not settings.redis_url:
         raise click.UsageError("the archive consumer needs the service's Redis: set IVR_REDIS_URL")
     server = open_server(settings.redis_url, settings.data_dir)
-    engine = await _engine(settings)
+    engine = await (_engine(settings) if once else _engine_when_up(settings))
     redis = stream_client(server.url, settings)
     archiver = Archiver(redis, Keys(settings.center), engine,
                         short_ms=int(settings.short_abandon_seconds * 1000),
