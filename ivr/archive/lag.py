@@ -25,8 +25,11 @@ async def archive_lag(redis: Redis, keys: Keys, now_ms: int) -> dict[str, Any]:
     length = int(await redis.xlen(key))
     groups = await redis.xinfo_groups(key) if length or await redis.exists(key) else []
     group = next((g for g in groups if g.get("name") == GROUP), None)
-    if group is None:
-        return {"group": False, "length": length, "pending": 0, "lag_seconds": None}
+    if group is None:  # nobody has ever consumed: everything in the stream is behind
+        first = await redis.xrange(key, min="-", max="+", count=1) if length else []
+        lag = max(0.0, (now_ms - _ms(str(first[0][0]))) / 1000) if first else None
+        return {"group": False, "length": length, "pending": 0, "undelivered": bool(first),
+                "lag_seconds": None if lag is None else round(lag, 1)}
     oldest: list[int] = []
     pending = int(group.get("pending", 0))
     if pending:
@@ -54,3 +57,12 @@ def lag_alert(lag: dict[str, Any], threshold_seconds: float, cap: int) -> dict[s
         text += f"; the event stream is at {lag['length']} of its cap {cap}"
     return {"kind": "archive_lag", "queue": None, "queue_name": None, "window": None,
             "value": seconds, "threshold": threshold_seconds, "message": text}
+
+
+async def lag_alerts(redis: Redis, keys: Keys, now_ms: int, threshold_seconds: float,
+                     cap: int) -> list[dict[str, Any]]:
+    """The archive's alerts now (empty while it keeps up, or when there is no archive)."""
+    if cap <= 0:
+        return []
+    alert = lag_alert(await archive_lag(redis, keys, now_ms), threshold_seconds, cap)
+    return [alert] if alert else []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,6 +32,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from ivr.archive.lag import lag_alerts
 from ivr.core import kpi
 from ivr.core.rates import DEFINITIONS as RATE_DEFINITIONS
 from ivr.core.rates import three_rates
@@ -102,6 +104,13 @@ def metrics_of(request: Request, svc: Svc) -> Metrics:
 M = Annotated[Metrics, Depends(metrics_of)]
 
 
+async def archive_alerts(m: Metrics, svc: Services) -> list[dict[str, Any]]:
+    """``archive_lag`` when the oldest unarchived event is older than the setting."""
+    st = svc.settings
+    return await lag_alerts(m.redis, svc.store().keys, int(time.time() * 1000),  # stream ids
+                            st.archive_lag_alert_seconds, st.archive_stream_cap)
+
+
 def _scope(m: Metrics, queue: str | None, line: str | None) -> None:
     if queue is not None and queue not in {q.id for q in m.config.roster.queues}:
         raise HTTPException(404, f"no queue {queue!r}")
@@ -117,10 +126,11 @@ async def _read(coro: Any) -> Any:
 
 
 @router.get("/api/metrics", dependencies=Guarded)
-async def get_metrics(m: M, queue: str | None = None, line: str | None = None) -> Any:
+async def get_metrics(m: M, svc: Svc, queue: str | None = None, line: str | None = None) -> Any:
     """Figures over 15 min, 1 h and today, and live state: center, queues and lines."""
     _scope(m, queue, line)
     report = await _read(m.report(queue=queue, line=line))
+    report["alerts"] += await _read(archive_alerts(m, svc))
     report["definitions"] = DEFINITIONS
     return report
 
@@ -136,10 +146,11 @@ async def get_history(m: M, queue: str | None = None, line: str | None = None,
 
 
 @router.get("/api/alerts", dependencies=Guarded)
-async def get_alerts(m: M, queue: str | None = None) -> Any:
+async def get_alerts(m: M, svc: Svc, queue: str | None = None) -> Any:
     """Alerts active now, and the rules that raise them."""
     _scope(m, queue, None)
     report = await _read(m.report(queue=queue, lines=False))
+    report["alerts"] += await _read(archive_alerts(m, svc))
     return {"now": report["now"], "alerts": report["alerts"], "rules": vars(m.rules)}
 
 

@@ -8,6 +8,7 @@ monitor's definitions.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -168,7 +169,7 @@ async def get_trend(request: Request, svc: Svc, who: Monitor,
 async def get_archive(request: Request, svc: Svc, who: Monitor) -> dict[str, Any]:
     """Stream length, events not archived yet, lag in seconds, this worker's consumer totals."""
     arc: ArchiveService | None = getattr(request.app.state, "archive", None)
-    lag = await archive_lag(svc.store().redis, svc.store().keys, int(svc.clock.now() * 1000))
+    lag = await archive_lag(svc.store().redis, svc.store().keys, int(time.time() * 1000))
     totals = vars(arc.archiver.totals) if arc and arc.archiver else None
     return {"lag": lag, "consumer": totals, "cap": svc.settings.archive_stream_cap}
 
