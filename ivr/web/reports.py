@@ -175,8 +175,8 @@ async def get_archive(request: Request, svc: Svc, who: Monitor) -> dict[str, Any
 
 
 @router.get("/history", include_in_schema=False)
-async def history_page(who: Monitor) -> FileResponse:
-    """The history page: trend charts and reports from the archive (``?token=``)."""
+async def history_page() -> FileResponse:
+    """The history page (no data in it: its script asks the API with the monitor token)."""
     return FileResponse(STATIC / "history.html", media_type="text/html",
                         headers={"Cache-Control": "no-store"})
 
