@@ -50,6 +50,8 @@ class Checker:
     full_checks: int = 0
     verified: int = 0
     wc_probes: int = 0
+    wc_skipped: int = 0
+    _last: tuple[object, tuple[str, ...]] | None = None
     _suspects: set[tuple[str, str]] = field(default_factory=set)
     _reported: set[tuple[str, str]] = field(default_factory=set)
     _expire: list[tuple[float, str]] = field(default_factory=list)
@@ -72,19 +74,28 @@ class Checker:
         """Record a broken invariant, stamped with the simulated time."""
         self.problems.append(f"t={now - self.start:.3f}s: {text}")
 
-    def probe(self, now: float, pipe: Any) -> Callable[[list[Any]], Awaitable[None]] | None:
+    def probe(self, now: float, pipe: Any,
+              redis_version: object = None) -> Callable[[list[Any]], Awaitable[None]] | None:
         """Queue the work-conservation reads on ``pipe``; returns what judges the answers.
 
         First the sizes of the wait sets that idle seats serve; only if one is not empty,
-        a second round trip for those seats' states.
+        a second round trip for those seats' states. ``redis_version`` changes whenever
+        Redis may have changed (requests sent, sweeps run): when it and the idle seats are
+        as at the last probe, which found nothing, the answer would be the same, so
+        nothing is read.
         """
         if not self.recorder.anyone_waiting():
-            self._suspects = set()
+            self._suspects, self._last = set(), None
             return None
         idle = [a for a in self._free.values() if now >= a.wrap_until]
         if not idle:
-            self._suspects = set()
+            self._suspects, self._last = set(), None
             return None
+        seen = (redis_version, tuple(a.seat for a in idle)) if redis_version is not None else None
+        if seen is not None and seen == self._last and not self._suspects:
+            self.wc_skipped += 1
+            return None
+        self._last = seen
         self.wc_probes += 1
         acd = self.svc.store()
         pairs = sorted({qs for a in idle for qs in self._sets.get(a.seat, [])})

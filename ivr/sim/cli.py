@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -60,12 +61,19 @@ def _profile(name: str) -> tuple[float, ...]:
 
 
 def run_simulation(scenario: Scenario, config: CenterConfig, settings: Settings,
-                   transport: str = "asgi", progress: bool = False) -> SimResult:
-    """Run a simulation on a scratch center of IVR_REDIS_URL or a throwaway Redis."""
+                   transport: str = "asgi", progress: bool = False,
+                   archive: bool = False) -> SimResult:
+    """Run a simulation on a scratch center of IVR_REDIS_URL or a throwaway Redis.
+
+    The archive consumer (``IVR_ARCHIVE``) stays off unless ``archive``: it is a reader of
+    the event stream beside the call path, on the wall clock, and costs more than the
+    rest of the service together; with it on, it writes into a throwaway SQLite file.
+    """
     async def go() -> SimResult:
-        with scratch_redis(settings.redis_url) as url:
+        with scratch_redis(settings.redis_url) as url, \
+                tempfile.TemporaryDirectory(prefix="ivr-sim-") as data:
             local = scratch_settings(settings, url, "sim").model_copy(
-                update={"call_retention_seconds": 60})
+                update={"call_retention_seconds": 60, "archive": archive, "data_dir": Path(data)})
             if not progress:
                 return await Simulation(scenario, config, local, transport).run()
             total = int(scenario.hours * 3600)
@@ -127,6 +135,8 @@ def _loop_factory() -> Any:
               help="Simulated seconds between full invariant checks in Redis.")
 @click.option("--transport", type=click.Choice(["asgi", "httpx"]), default="asgi",
               show_default=True, help="Call the ASGI app directly, or through httpx.")
+@click.option("--archive", is_flag=True,
+              help="Also run the archive consumer (event stream to a throwaway SQLite file).")
 @click.option("--compare-erlang", is_flag=True, help="Compare each queue with Erlang A.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -136,7 +146,7 @@ def simulate(hours: float, rates: tuple[str, ...], seats: tuple[str, ...],
              single_queue: int | None, aht: float, handle: str, handle_cv: float,
              patience: float, ring: float, no_answer: float, profile: str, seed: int,
              seeds: str | None, config_dir: Path | None, check_every: float, transport: str,
-             compare_erlang: bool, as_json: bool, plot: Path | None, quiet: bool) -> None:
+             archive: bool, compare_erlang: bool, as_json: bool, plot: Path | None, quiet: bool) -> None:
     """Simulate traffic through the real app and its Redis ACD on a virtual clock.
 
     Callers dial the real webhooks (signed, as Twilio), seats use the seat API; the
@@ -160,11 +170,11 @@ def simulate(hours: float, rates: tuple[str, ...], seats: tuple[str, ...],
                         no_answer=no_answer, profile=_profile(profile), seed=seed,
                         check_every=check_every)
     if seeds is not None:
-        _many(scenario, config, settings, seeds, transport, compare_erlang, as_json)
+        _many(scenario, config, settings, seeds, transport, compare_erlang, as_json, archive)
         return
     with quiet_service():
         result = run_simulation(scenario, config, settings, transport,
-                                progress=not quiet and not as_json)
+                                progress=not quiet and not as_json, archive=archive)
     data: dict[str, Any] = summary(result)
     rows = erlang(result) if compare_erlang else None
     if rows is not None:
@@ -183,14 +193,14 @@ def simulate(hours: float, rates: tuple[str, ...], seats: tuple[str, ...],
 
 
 def _many(scenario: Scenario, config: CenterConfig, settings: Settings, seeds: str,
-          transport: str, compare: bool, as_json: bool) -> None:
+          transport: str, compare: bool, as_json: bool, archive: bool) -> None:
     """``--seeds``: every seed in its own process; the spread of the figures."""
     try:
         chosen = parse_seeds(seeds)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--seeds") from None
     wall = time.perf_counter()
-    runs = run_seeds(scenario, config, settings, chosen, compare, transport)
+    runs = run_seeds(scenario, config, settings, chosen, compare, transport, archive=archive)
     data: dict[str, Any] = {"spread": spread(runs), "runs": runs,
                             "wall_seconds": round(time.perf_counter() - wall, 2),
                             "workers": workers_for(len(chosen))}

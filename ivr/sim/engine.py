@@ -221,7 +221,7 @@ class _Run:
         now = self.rt.now()
         tick = time.perf_counter()
         pipe = self.ls.svc.store().redis.pipeline(transaction=False)
-        judge = self.checker.probe(now, pipe)
+        judge = self.checker.probe(now, pipe, (self.counted.count, self.sweeper.sweeps))
         if judge is not None:
             peek = self._changed()
             if peek:

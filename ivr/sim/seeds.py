@@ -53,14 +53,14 @@ def workers_for(n: int) -> int:
 
 
 def run_one(scenario: Scenario, config: CenterConfig, settings: Settings,
-            compare: bool = False, transport: str = "asgi") -> dict[str, Any]:
+            compare: bool = False, transport: str = "asgi", archive: bool = False) -> dict[str, Any]:
     """One run as plain data: its summary, and its Erlang comparison when ``compare``."""
     from ivr.phone.cli import quiet_service
     from ivr.sim.cli import run_simulation
     from ivr.sim.report import erlang, summary
 
     with quiet_service():
-        result = run_simulation(scenario, config, settings, transport)
+        result = run_simulation(scenario, config, settings, transport, archive=archive)
     data = summary(result)
     if compare:
         data["erlang"] = erlang(result)
@@ -69,13 +69,13 @@ def run_one(scenario: Scenario, config: CenterConfig, settings: Settings,
 
 def run_seeds(scenario: Scenario, config: CenterConfig, settings: Settings,
               seeds: Iterable[int], compare: bool = False, transport: str = "asgi",
-              workers: int | None = None) -> list[dict[str, Any]]:
+              workers: int | None = None, archive: bool = False) -> list[dict[str, Any]]:
     """Run the scenario once per seed in parallel processes; the runs in seed order."""
     seeds = list(seeds)
     jobs = [replace(scenario, seed=s) for s in seeds]
     n = workers or workers_for(len(jobs))
     with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(run_one, job, config, settings, compare, transport)
+        futures = [pool.submit(run_one, job, config, settings, compare, transport, archive)
                    for job in jobs]
         return [f.result() for f in futures]
 

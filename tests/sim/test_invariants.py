@@ -106,6 +106,31 @@ async def test_a_ready_seat_beside_a_waiting_call_is_caught_after_one_event(
         "violations() sees it too"
 
 
+async def test_a_probe_reads_nothing_when_neither_redis_nor_the_idle_seats_changed(
+        bench: Bench) -> None:
+    await bench.agent.login()
+    rec = bench.recorder.add("CAheld", "12345", bench.now, None)
+    rec.queued = bench.now
+    bench.recorder.on_hold[rec.sid] = rec
+    acd = bench.ls.svc.store()
+
+    async def probe(version: object) -> bool:
+        pipe = acd.redis.pipeline(transaction=False)
+        judge = bench.checker.probe(bench.now, pipe, version)
+        if judge is not None:
+            await judge(await pipe.execute())
+        return judge is not None
+
+    assert await probe((1, 0)) and not await probe((1, 0)), "same Redis, same idle seats"
+    assert bench.checker.wc_skipped == 1
+    assert await probe((2, 0)), "Redis may have changed: read again"
+    await acd.redis.zadd(acd.keys.wait("pool", "any"), {"CAheld": 1})  # tampered: no script
+    assert await probe((3, 0)) and bench.checker.problems == [], "one event of grace"
+    assert await probe((3, 0)), "a suspect is never skipped"
+    assert bench.checker.problems == [
+        "t=0.000s: seat p05 sits ready while calls wait in pool|any"]
+
+
 async def test_counters_that_differ_from_what_was_seen_are_reported(bench: Bench) -> None:
     bench.recorder.tally[("l", "12328")]["answered"] += 1
     assert await bench.checker.counter_mismatches() == [
