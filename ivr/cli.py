@@ -10,6 +10,17 @@ import click
 from ivr.settings import Settings
 
 
+def settings_or_exit() -> Settings:
+    """Settings from the environment, or a clean error naming each bad setting (no values)."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:  # hide_input_in_errors: its messages quote no input
+        problems = [f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()]
+        raise click.ClickException("invalid settings:\n  " + "\n  ".join(problems)) from None
+
+
 @click.group()
 def main() -> None:
     """12345 hotline call routing: Twilio webhooks, seat API and ACD on Redis."""
@@ -27,7 +38,7 @@ def serve(host: str | None, port: int | None, workers: int | None, demo: bool) -
 
     from ivr.logs import uvicorn_config
 
-    settings = Settings()
+    settings = settings_or_exit()
     n = workers or settings.workers
     if n > 1 and not settings.redis_url:
         raise click.UsageError("several workers need a shared Redis: set IVR_REDIS_URL")
