@@ -7,12 +7,14 @@ import contextlib
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
+import httpx
 
 from ivr.phone.call import Input
 from ivr.phone.run import CallOptions, place_call
@@ -31,6 +33,25 @@ def quiet_service(quiet: bool = True) -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
+
+
+def wait_for_service(url: str, seconds: float) -> None:
+    """Wait until the service at ``url`` answers its health check with 200 (at most ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    said = False
+    while True:
+        try:
+            if httpx.get(url.rstrip("/") + "/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() >= deadline:
+            raise click.ClickException(f"no service answered at {url}/healthz within {seconds:g} s "
+                                       "(start it first: ivr serve --demo)")
+        if not said:
+            click.echo(f"waiting for the service at {url} ...", err=True)
+            said = True
+        time.sleep(0.2)
 
 
 def when(text: str) -> float:
@@ -74,6 +95,8 @@ def scripted_inputs(order: list[str], presses: tuple[str, ...],
               help="The caller's number.")
 @click.option("--url", default=None,
               help="Base URL of a running service (default: the app in this process).")
+@click.option("--wait", "wait_seconds", type=float, default=30.0, show_default=True,
+              help="With --url: seconds to wait for the service to answer /healthz.")
 @click.option("--auth-token", default=None,
               help="Twilio auth token that signs requests (default: IVR_TWILIO_AUTH_TOKEN).")
 @click.option("--press", multiple=True, help="Keys for the next menu; repeat for later menus.")
@@ -97,7 +120,7 @@ def scripted_inputs(order: list[str], presses: tuple[str, ...],
 @click.option("--json", "as_json", is_flag=True, help="Print the call's events as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="Also show every webhook request.")
 @click.pass_context
-def call(ctx: click.Context, number: str, from_: str, url: str | None,
+def call(ctx: click.Context, number: str, from_: str, url: str | None, wait_seconds: float,
          auth_token: str | None, press: tuple[str, ...], words: tuple[str, ...],
          hangup_after: float | None, demo: bool, talk: float | None, ring: float,
          transfer: str, fast: bool, at: str | None, as_json: bool, verbose: bool) -> None:
@@ -117,6 +140,8 @@ def call(ctx: click.Context, number: str, from_: str, url: str | None,
         raise click.UsageError("--fast runs the in-process service; leave out --url")
     if at and not fast:
         raise click.UsageError("--at sets the virtual clock: use it with --fast")
+    if url:
+        wait_for_service(url, wait_seconds)
     out: Any = None if as_json else sys.stdout
     try:
         with quiet_service(not verbose):
