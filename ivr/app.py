@@ -29,6 +29,7 @@ from ivr.settings import Settings
 from ivr.store.acd import Acd
 from ivr.store.configstore import ConfigStore
 from ivr.store.connection import make_client, open_server
+from ivr.store.journal import Journal
 from ivr.telephony.rest import CallControl, NullCallControl, TwilioCallControl
 from ivr.telephony.signature import SignatureChecker
 from ivr.web import (
@@ -55,17 +56,28 @@ def _call_control(settings: Settings) -> CallControl:
 
 
 async def sweep_once(svc: Services) -> int:
-    """Fire the timers due now and pull out calls that got a seat; returns timers fired."""
+    """Apply events kept in an outage, fire due timers, pull out calls that got a seat.
+
+    Returns the number of timers fired.
+    """
+    await svc.replay()
     res = await svc.store().tick(stale_seconds=svc.settings.stale_call_seconds)
     await svc.redirect(res.get("redirect", []))
     return int(res.get("n", 0))
 
 
 async def sweep_forever(svc: Services) -> None:
-    """Fire due timers every ``sweep_interval_seconds``; survive Redis outages."""
+    """Fire due timers every ``sweep_interval_seconds``; survive Redis outages.
+
+    Now and then, also check long calls against the platform's own status (``reconcile``).
+    """
+    next_check = 0.0
     while True:
         try:
             await sweep_once(svc)
+            if svc.clock.now() >= next_check:
+                next_check = svc.clock.now() + svc.settings.reconcile_every_seconds / 2
+                await svc.reconcile()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # Redis down: try again next round
@@ -181,6 +193,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         checker=SignatureChecker(settings.twilio_auth_token, settings.public_base_url,
                                  settings.validate_signatures),
         tokens=TokenBook.from_settings(settings),
+        journal=Journal(settings.data_dir / "journal"),
     )
 
     @contextlib.asynccontextmanager
@@ -193,7 +206,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                       short_abandon_seconds=settings.short_abandon_seconds,
                       rate_limit=(settings.rate_limit_calls, settings.rate_limit_window_seconds),
                       watchdog_seconds=max(settings.hold_watchdog_seconds,
-                                           3 * settings.hold_loop_seconds + 30))
+                                           3 * settings.hold_loop_seconds + 30),
+                      event_cap=settings.archive_stream_cap if settings.archive else 0)
         svc.cfgstore = ConfigStore(redis, svc.acd.keys, svc.clock)
         try:
             await reload_config(svc)
@@ -210,6 +224,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         finally:
             await _stop(tasks)
             await app.state.archive.stop()
+            svc.journal.close()
             await redis.aclose()
             server.close()
 

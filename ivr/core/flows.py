@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ivr.core import prompts
 from ivr.core.errors import Problem
+from ivr.core.ids import Ident
 
 MAX_STEPS = 64  # most nodes one step of a call may walk without caller input (engine and validation)
 NodeId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
@@ -88,8 +89,8 @@ class Queue(_Node):
     """Wait for a seat."""
 
     kind: Literal["queue"]
-    queue: str | None = None
-    skill: str | None = None
+    queue: Ident | None = None
+    skill: Ident | None = None
     priority: int | None = Field(None, ge=0, le=9)
 
 

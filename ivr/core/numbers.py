@@ -14,6 +14,7 @@ from urllib.parse import unquote
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ivr.core import prompts
+from ivr.core.ids import Ident
 
 _FORMATTING = re.compile(r"[\s\-().]")
 
@@ -40,8 +41,8 @@ class Line(BaseModel):
     department: str = ""
     mode: MergeMode
     aliases: tuple[str, ...] = ()
-    queue: str
-    skill: str = "any"
+    queue: Ident
+    skill: Ident = "any"
     flow: str
     notice: str = ""
     priority: int = Field(0, ge=0, le=9)

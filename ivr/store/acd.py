@@ -169,9 +169,11 @@ class Acd:
         """Record the seat's disposition of an answered call."""
         return await self._run("rate", sid, "disposition", category, int(resolved), department)
 
-    async def handoff(self, seat: str, kind: str, what: str, keep: bool) -> Result:
-        """The seat hands its caller on (transfer or exclusion)."""
-        return await self._run("seat_handoff", seat, kind, what, int(keep))
+    async def handoff(self, seat: str, kind: str, what: str, keep: bool,
+                      commit: bool = True) -> Result:
+        """The seat hands its caller on (transfer or exclusion); ``commit=False`` only checks."""
+        return await self._run("seat_handoff", seat, kind, what, int(keep),
+                               "commit" if commit else "check")
 
     async def seat(self, seat: str, action: str) -> Result:
         """A seat logs in, goes ready, takes a break or logs out."""

@@ -50,6 +50,11 @@ class NullCallControl:
         return None
 
 
+def can_act(control: CallControl) -> bool:
+    """Whether ``control`` can act on a live call (transfers need it; hold loops do not)."""
+    return not isinstance(control, NullCallControl)
+
+
 @dataclass
 class RecordingCallControl:
     """A test double that records every request."""

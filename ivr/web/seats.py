@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import logging
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path
 from pydantic import BaseModel, Field
 
 from ivr.auth import check_seat_token
 from ivr.core.ids import IDENT
+from ivr.telephony.rest import can_act
 from ivr.web.services import Svc
 
 router = APIRouter(prefix="/api/seats", tags=["seats"])
+log = logging.getLogger("ivr.seats")
 SeatId = Annotated[str, Path(pattern=IDENT, description="The seat's id")]
 
 
@@ -98,9 +101,11 @@ class HandoffOut(BaseModel):
     action: str
 
 
-SEAT_ERR: dict[int | str, dict[str, str]] = {401: {"description": "not this seat's token"},
-                                              409: {"description": "the seat has no such call"},
-                                              422: {"description": "unknown target or topic"}}
+SEAT_ERR: dict[int | str, dict[str, str]] = {
+    401: {"description": "not this seat's token"}, 409: {"description": "the seat has no such call"},
+    422: {"description": "unknown target or topic"},
+    502: {"description": "the telephony platform refused the call to the target"},
+    503: {"description": "no telephony REST credentials: hand-offs are not possible"}}
 
 
 @router.post("/{seat_id}/transfer", summary="Transfer my caller (110/119/120/122, utilities, cities)",
@@ -114,28 +119,52 @@ async def transfer(seat_id: AuthedSeat, body: TransferBody, svc: Svc) -> Handoff
     target = svc.config.plan.targets.get(body.target)
     if target is None:
         raise HTTPException(422, f"target {body.target!r} is not in the plan")
-    res = await svc.store().handoff(seat_id, "transfer", body.target, keep=body.mode == "warm")
-    if res.get("error"):
-        raise HTTPException(409, res["error"])
+    warm = body.mode == "warm"
+    # Record only what happened: check, do the telephony part, then record the hand-off.
+    res = await _handoff(svc, seat_id, "transfer", body.target, warm, commit=False)
     sid = str(res["sid"])
-    if body.mode == "cold":
+    if not warm:
+        res = await _handoff(svc, seat_id, "transfer", body.target, warm)
         await svc.control.redirect(sid, svc.url("/voice/transfer-out", target=body.target))
     else:
-        # the seat's leg moves to the room; the caller's <Dial> then ends, and its action
-        # (/voice/dial-done) puts the caller into the same room
+        # the target is called into the room first (the step that can be refused); then
+        # the seat's leg moves to the room, and the caller's <Dial> ends: its action
+        # (/voice/dial-done) sees the recorded warm transfer and joins the same room
         room = f"xfer-{sid}"
-        leg_url = svc.url("/voice/conference", room=room, call=sid, seat=seat_id)
-        if res.get("leg"):
-            await svc.control.redirect(str(res["leg"]), leg_url)
-        else:  # the seat's leg is unknown: move the caller instead (the seat drops)
-            await svc.control.redirect(sid, svc.url("/voice/conference", room=room))
         info = await svc.store().call_info(sid)
         line = svc.config.line(info.get("ln", ""))
-        await svc.control.create_call(target.dial or target.number,
-                                      svc.settings.callback_from or (line.number if line else ""),
-                                      svc.url("/voice/conference", room=room))
+        try:
+            await svc.control.create_call(target.dial or target.number,
+                                          svc.settings.callback_from or (line.number if line else ""),
+                                          svc.url("/voice/conference", room=room))
+        except Exception as exc:
+            log.warning("warm transfer of %s to %s: the call to the target failed: %s",
+                        sid, body.target, exc)
+            raise HTTPException(502, f"the call to {body.target} could not be placed; the "
+                                     "caller stays with you") from exc
+        res = await _handoff(svc, seat_id, "transfer", body.target, warm)
+        if res.get("leg"):
+            await svc.control.redirect(str(res["leg"]), svc.url(
+                "/voice/conference", room=room, call=sid, seat=seat_id))
+        else:  # the seat's leg is unknown: move the caller instead (the seat drops)
+            await svc.control.redirect(sid, svc.url("/voice/conference", room=room))
     await svc.redirect(res.get("redirect", []))
     return HandoffOut(call=sid, action=f"{body.mode} transfer to {body.target}")
+
+
+async def _handoff(svc: Svc, seat_id: str, kind: str, what: str, keep: bool,
+                   commit: bool = True) -> dict[str, Any]:
+    """Check (``commit=False``) or record a hand-off.
+
+    409 if the seat has no call; 503 if this service cannot act on live calls.
+    """
+    if not can_act(svc.control):
+        raise HTTPException(503, "hand-offs need the telephony REST API; set its credentials "
+                                 "(IVR_TWILIO_ACCOUNT_SID and IVR_TWILIO_AUTH_TOKEN)")
+    res = await svc.store().handoff(seat_id, kind, what, keep=keep, commit=commit)
+    if res.get("error"):
+        raise HTTPException(409, str(res["error"]))
+    return res
 
 
 @router.post("/{seat_id}/exclusion", summary="Tell my caller where the matter belongs",
@@ -144,9 +173,7 @@ async def exclusion(seat_id: AuthedSeat, body: ExclusionBody, svc: Svc) -> Hando
     """The caller hears which channel handles the matter (litigation, petitions, ...)."""
     if body.topic not in svc.config.plan.exclusions:
         raise HTTPException(422, f"exclusion {body.topic!r} is not in the plan")
-    res = await svc.store().handoff(seat_id, "exclusion", body.topic, keep=False)
-    if res.get("error"):
-        raise HTTPException(409, res["error"])
+    res = await _handoff(svc, seat_id, "exclusion", body.topic, False)
     sid = str(res["sid"])
     info = await svc.store().call_info(sid)
     await svc.control.redirect(sid, svc.url("/voice/exclusion", topic=body.topic,

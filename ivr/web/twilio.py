@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.core.waiting import APOLOGY
@@ -107,6 +107,11 @@ class Hook:
 
 
 Handler = Callable[[Services, Hook], Awaitable[VoiceResponse]]
+#: Longest call sid accepted (Twilio's are 34 characters, jambonz's 36); the scripts refuse longer.
+MAX_SID = 128
+#: Handlers of call events (a talk ended, a call ended, a seat answered, ...) that must not be
+#: lost while Redis is away: they run even while the breaker is open and keep the event.
+EVENTS: set[str] = set()
 RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"description": "TwiML", "content": {XML: {"schema": {"type": "string"}}}},
     403: {"description": "missing or invalid X-Twilio-Signature"},
@@ -119,10 +124,12 @@ class TwilioRouter:
     def __init__(self, prefix: str = "/voice") -> None:
         self.router = APIRouter(prefix=prefix, tags=["voice"])
 
-    def post(self, path: str, summary: str) -> Callable[[Handler], Handler]:
-        """Register a handler for POST ``path``."""
+    def post(self, path: str, summary: str, event: bool = False) -> Callable[[Handler], Handler]:
+        """Register a handler for POST ``path`` (``event``: a call event, see ``EVENTS``)."""
 
         def register(handler: Handler) -> Handler:
+            if event:
+                EVENTS.add(handler.__name__)
             async def endpoint(request: Request) -> Response:
                 return await _serve(request, handler)
 
@@ -148,11 +155,18 @@ async def _serve(request: Request, handler: Handler) -> Response:
         return JSONResponse({"detail": "invalid or missing X-Twilio-Signature"}, status_code=403)
     languages = svc.config.flows.languages() | APOLOGY.keys()
     hook = Hook({k: v[-1] for k, v in multi.items()}, clean_query(request.query_params, languages))
-    if svc.breaker.is_open():  # Redis just failed: answer at once, don't queue on it
+    if len(hook.params.get("CallSid", "")) > MAX_SID or (
+            svc.breaker.is_open() and handler.__name__ not in EVENTS):
+        # a sid no telephony platform sends, or Redis just failed: answer at once (call
+        # events still run while the breaker is open: they are kept for later, see events.py)
         return Response(twiml.to_xml(twiml.apology(svc.settings.backup_number)), media_type=XML)
     try:
         async with asyncio.timeout(svc.settings.webhook_budget_seconds):
             r = await handler(svc, hook)
+    except ResponseError:  # a script refused its arguments or failed: a bug, not an outage
+        log.exception("voice webhook %s: a Redis script failed; caller sent to the backup number",
+                      handler.__name__)
+        r = twiml.apology(svc.settings.backup_number)
     except (RedisError, TimeoutError) as exc:
         svc.breaker.trip()
         log.warning("voice webhook %s: Redis failed (%s); caller sent to the backup number",

@@ -165,10 +165,11 @@ async def test_seat_warm_transfer_keeps_the_seat_until_it_leaves(
     await phone.twiml("/voice/seat-answered?call=CA1&seat=p01", CallSid="CAleg1")
     resp = await seat_post(phone, "p01", "transfer", {"target": "electricity", "mode": "warm"})
     assert resp.status_code == 200, resp.text
-    ops = control.requests[-2:]
-    assert ops[0][0] == "redirect" and ops[0][1]["sid"] == "CAleg1", "the seat's leg moves"
-    assert "room=xfer-CA1" in ops[0][1]["url"]
-    assert ops[1][0] == "create_call" and ops[1][1]["to"] == "95598"
+    dialled, moved = control.requests[-2:]
+    assert dialled[0] == "create_call" and dialled[1]["to"] == "95598", "the target is dialled first"
+    assert moved[0] == "redirect" and moved[1]["sid"] == "CAleg1", "then the seat's leg moves"
+    assert "room=xfer-CA1" in moved[1]["url"]
+    ops = [moved]
     assert (await svc.store().seat_info("p01"))["st"] == "talking", "the seat stays on the line"
     # the seat's leg left the caller's <Dial>: its action puts the caller into the room
     root = await phone.twiml("/voice/dial-done?call=CA1&seat=p01&lang=zh-CN", CallSid="CA1",

@@ -3,15 +3,20 @@
 -- KEYS[1] center meta key
 -- ARGV[1] now ms, ARGV[2] seat id, ARGV[3] kind ('transfer' | 'exclusion'), ARGV[4] target
 -- or topic, ARGV[5] '1' to keep the seat talking (warm transfer: it leaves the conference
--- later; the call is marked 'warm') else '0'
+-- later; the call is marked 'warm') else '0', ARGV[6] 'check' (change nothing: is there a
+-- call to hand on?) or 'commit' (record it, once: the telephony side has done its part)
 -- Returns JSON {sid, leg, redirect} or {error} when the seat has no call it is talking on.
 local seat, kind, what, keep = str_arg(2, 64), str_arg(3, 16), str_arg(4, 64), str_arg(5, 1)
+local phase = str_arg(6, 8)
 local sid = redis.call('HGET', K.seat(seat), 'call')
 if redis.call('HGET', K.seat(seat), 'st') ~= 'talking' or not sid or sid == '' then
   return cjson.encode({error = 'seat is not talking on a call'})
 end
 local ck = K.call(sid)
 local c = hash(ck)
+if phase == 'check' or (keep == '1' and c.warm == '1' and c.xfer == kind .. ':' .. what) then
+  return cjson.encode({sid = sid, leg = c.leg or '', redirect = {}})  -- nothing (more) to record
+end
 redis.call('HSET', ck, 'xfer', kind .. ':' .. what)
 if kind == 'transfer' then
   count(nil, c.ln, 'transferred', 1)
