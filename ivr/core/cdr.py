@@ -180,6 +180,10 @@ def contributions(rec: Mapping[str, Any], short_ms: int) -> Iterator[tuple[str, 
 
 def merge(into: Counts, part: Mapping[str, int], sign: int = 1) -> Counts:
     """Add (or, with sign -1, take away) counters; ``*_max`` fields keep the maximum."""
+    if sign > 0:
+        for k, v in part.items():
+            into[k] = max(into.get(k, 0), v) if k in MAX_FIELDS else into.get(k, 0) + v
+        return into
     for k, v in part.items():
         if k in MAX_FIELDS:
             into[k] = max(into.get(k, 0), int(v)) if sign > 0 else into.get(k, 0)

@@ -20,7 +20,7 @@ def upgrade() -> None:
     s, i, b = sa.String, sa.Integer, sa.BigInteger
     op.create_table(
         "call_records",
-        sa.Column("center", s(32), primary_key=True), sa.Column("sid", s(128), primary_key=True),
+        sa.Column("center", s(32), nullable=False), sa.Column("sid", s(128), nullable=False),
         sa.Column("version", s(32), nullable=False), sa.Column("day", i, nullable=False),
         sa.Column("line", s(64)), sa.Column("caller", s(64)), sa.Column("queue", s(64)),
         sa.Column("skill", s(64)), sa.Column("priority", i), sa.Column("overflow_from", s(64)),
@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("resolved", s(1)), sa.Column("department", s(128)),
         sa.Column("handoff", s(160)), sa.Column("flow", s(64)), sa.Column("flow_rev", s(32)),
         sa.Column("path", sa.Text), sa.Column("extra", sa.Text),
+        sa.PrimaryKeyConstraint("sid", "center"),  # sid first: look-ups by sid probe the index
     )
     op.create_index("ix_call_records_day", "call_records", ["center", "day"])
     op.create_table(

@@ -1,0 +1,99 @@
+"""Pure parts: counting a record, periods, rows and back, retention."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ivr.archive.decode import Batch, call_row, row_record
+from ivr.archive.models import CALLS, SEATS
+from ivr.archive.periods import PeriodError, parse_period
+from ivr.archive.service import apply_retention
+from ivr.archive.writer import write_batch
+from ivr.core import cdr
+from ivr.settings import Settings
+from tests.archive.events import DAY0, abandoned, answered
+
+
+def counted(rec: dict[str, str]) -> list[tuple[str, str, cdr.Counts]]:
+    return sorted(cdr.contributions(rec, 5000), key=lambda x: (x[0], x[1]))
+
+
+@pytest.mark.parametrize("rec", [
+    answered("CA1", rating="2", cat="help", res="0", xfer="transfer:police", cb="1", cba="2"),
+    abandoned("CA2", wait=4999, oq="sub-12366"),
+    answered("CA3", out="x" * 400, seat="s" * 80, pr="not-a-number", zz="new field"),
+    {"sid": "CA4", "st": "ended", "ln": "12345", "t1": str(DAY0), "out": "exclusion:litigation",
+     "tend": str(DAY0 + 5000)},
+])
+def test_a_stored_row_counts_exactly_as_its_record(rec: dict[str, str]) -> None:
+    sid = rec.pop("sid")
+    row = call_row("c", sid, "1", rec)
+    assert counted(row_record(row)) == counted(rec)
+
+
+def test_call_counts_follow_the_lua_counters() -> None:
+    c = cdr.call_counts(answered("CA1", wait=15_000, talk=3000, rating="1"), 5000)
+    assert c["calls"] == c["offered"] == c["answered"] == c["sl_answered"] == 1
+    assert c["wa:15"] == 1 and c["handled_ms"] == 3000 and c["rated_1"] == 1
+    assert cdr.call_counts(answered("CA2", wait=15_001), 5000).get("sl_answered", 0) == 0
+    short = cdr.call_counts(abandoned("CA3", wait=4999), 5000)
+    assert short["abandoned_short"] == 1 and short["wb:5"] == 1
+    moved = dict((d, p) for d, k, p in cdr.contributions(abandoned("CA4", oq="sub-12366"), 5000)
+                 if d == "queue" and k == "sub-12366")
+    assert moved["queue"] == {"offered": 1, "overflow_out": 1}
+    assert cdr.call_counts({"out": "ended_early"}, 5000) == {}
+
+
+def test_intervals_are_split_at_midnight() -> None:
+    midnight = cdr.day_start_ms(cdr.day_of_ms(DAY0) + 1)
+    parts = list(cdr.interval_parts("ready", midnight - 1000, midnight + 2500))
+    assert parts == [(cdr.day_of_ms(DAY0), {"st_ms:ready": 1000}),
+                     (cdr.day_of_ms(DAY0) + 1, {"st_ms:ready": 2500})]
+
+
+@pytest.mark.parametrize(("kind", "value", "first", "last"), [
+    ("day", "2027-01-15", "2027-01-15", "2027-01-15"),
+    ("week", "2027-W02", "2027-01-11", "2027-01-17"),
+    ("week", "2027-01-15", "2027-01-11", "2027-01-17"),
+    ("month", "2024-02", "2024-02-01", "2024-02-29"),
+    ("quarter", "2027-Q4", "2027-10-01", "2027-12-31"),
+    ("year", "2027", "2027-01-01", "2027-12-31"),
+])
+def test_periods(kind: str, value: str, first: str, last: str) -> None:
+    p = parse_period(kind, value)
+    assert (str(p.start), str(p.end)) == (first, last)
+
+
+def test_default_period_is_the_one_holding_today_in_shanghai() -> None:
+    late = cdr.day_start_ms(cdr.day_of_ms(DAY0) + 1) - 1  # 23:59:59.999 in Shanghai
+    assert parse_period("day", today_ms=late).label == "2027-01-15"
+    assert parse_period("quarter", today_ms=late).label == "2027-Q1"
+
+
+@pytest.mark.parametrize(("kind", "value"), [("month", "2027-13"), ("quarter", "2027-Q5"),
+                                             ("day", "yesterday"), ("year", "27"), ("hour", "1")])
+def test_bad_periods_name_the_problem(kind: str, value: str) -> None:
+    with pytest.raises(PeriodError):
+        parse_period(kind, value)
+
+
+async def test_retention_deletes_old_records_and_erases_callers(engine: AsyncEngine,
+                                                                center: str) -> None:
+    b = Batch()
+    day = 86_400_000
+    for sid, age_days in (("OLD", 400), ("MID", 100), ("NEW", 1)):
+        b.calls[sid] = ("0-1", answered(sid, t=DAY0 - age_days * day))
+    b.seats.append({"seat": "p01", "start_ms": DAY0 - 400 * day, "state": "ready",
+                    "end_ms": DAY0 - 400 * day + 5, "next_state": None, "call": None,
+                    "day": cdr.day_of_ms(DAY0 - 400 * day)})
+    async with engine.begin() as conn:
+        await write_batch(conn, center, b, 5000)
+    settings = Settings(center=center, archive_retention_days=365, archive_caller_days=30)
+    assert await apply_retention(engine, settings, DAY0) == (1, 1)
+    async with engine.connect() as conn:
+        rows = {r.sid: r.caller for r in await conn.execute(
+            select(CALLS).where(CALLS.c.center == center))}
+        seats = (await conn.execute(select(SEATS).where(SEATS.c.center == center))).all()
+    assert rows == {"MID": None, "NEW": "138****5678"} and seats == []
