@@ -62,7 +62,7 @@ def _profile(name: str) -> tuple[float, ...]:
 
 def run_simulation(scenario: Scenario, config: CenterConfig, settings: Settings,
                    transport: str = "asgi", progress: bool = False,
-                   archive: bool = False) -> SimResult:
+                   archive: bool = False, uvloop: bool = True) -> SimResult:
     """Run a simulation on a scratch center of IVR_REDIS_URL or a throwaway Redis.
 
     The archive consumer (``IVR_ARCHIVE``) stays off unless ``archive``: it is a reader of
@@ -87,7 +87,7 @@ def run_simulation(scenario: Scenario, config: CenterConfig, settings: Settings,
                         bar.update(step)
                         done[0] += step
                 return await Simulation(scenario, config, local, transport, tick).run()
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+    with asyncio.Runner(loop_factory=_loop_factory() if uvloop else None) as runner:
         return runner.run(go())
 
 
