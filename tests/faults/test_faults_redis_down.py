@@ -90,8 +90,11 @@ async def test_webhooks_apologise_within_a_second_while_redis_is_down(
         slow: list[str] = []
         for path in paths:
             t0 = time.perf_counter()
+            # the caller is still on the line (a final CallStatus on a Dial action means they
+            # hung up while the seat rang: nobody to apologise to); the status callback ends it
+            status = "completed" if path == "/voice/status" else "in-progress"
             resp = await phone.post(path + QUERIES.get(path, ""), CallSid="CA2", From="+8613800000001",
-                                    To="12328", Digits="1", CallStatus="completed",
+                                    To="12328", Digits="1", CallStatus=status,
                                     DialCallStatus="no-answer")
             took = time.perf_counter() - t0
             assert resp.status_code == 200, (path, resp.status_code, resp.text)
