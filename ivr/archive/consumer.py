@@ -7,7 +7,8 @@ pending for ``archive_claim_idle_seconds`` (a dead worker; XAUTOCLAIM, Redis 6.2
 new ones. Each batch is written in one transaction (``ivr.archive.writer``) and
 acknowledged only after the commit; a redelivered entry changes nothing twice. While the
 database is away nothing is acknowledged: the stream keeps the events (up to its cap,
-``archive_stream_cap``) and the archive catches up when the database returns.
+``archive_stream_cap``) and the archive catches up when the database returns. A stream or
+group deleted under the consumer (even mid-XREADGROUP) is recreated with MKSTREAM.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ async def ensure_group(redis: Redis, keys: Keys) -> None:
     except ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
+
+
+def vanished(exc: ResponseError) -> bool:
+    """Whether a read failed because the stream or group was deleted (UNBLOCKED, NOGROUP)."""
+    return str(exc).startswith(("UNBLOCKED", "NOGROUP"))
 
 
 @dataclass
@@ -112,7 +118,16 @@ class Archiver:
 
     async def step(self, block: bool = True) -> int:
         """One round: read, write, acknowledge. Returns the events handled (0 = none)."""
-        entries = await self._read(block)
+        try:
+            entries = await self._read(block)
+        except ResponseError as exc:
+            if not vanished(exc):
+                raise
+            log.info("archive: the event stream or its group vanished (%s); recreating it",
+                     str(exc).split(" ", 1)[0])
+            self._claim_from = "0-0"
+            await ensure_group(self.redis, self.keys)
+            return 0
         if not entries:
             return 0
         batch = decode(entries)

@@ -162,3 +162,31 @@ async def test_a_failed_write_keeps_the_events_for_the_next_round(
     assert await a.drain() == 1
     assert await count_rows(engine, CALLS, center) == 1
     assert (await redis.xpending(Keys(center).events(), GROUP))["pending"] == 0
+
+
+async def test_stream_deleted_under_a_blocked_read_is_recreated(
+        redis: Redis, center: str, engine: AsyncEngine, caplog: pytest.LogCaptureFixture) -> None:
+    """Deleting the stream while the consumer blocks in XREADGROUP (Redis 7 answers UNBLOCKED,
+    then NOGROUP) is no error: the group comes back with MKSTREAM and new events are archived."""
+    import asyncio
+    import logging
+
+    a = archiver(redis, center, engine, block_ms=2000)
+    await a.start()
+    stop = asyncio.Event()
+    task = asyncio.create_task(a.run(stop))
+    await asyncio.sleep(0.3)  # blocked in XREADGROUP now
+    await redis.delete(Keys(center).events())
+    await asyncio.sleep(0.3)
+    await xadd(redis, center, "call", answered("CA9"))
+    for _ in range(50):
+        if a.totals.calls:
+            break
+        await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert a.totals.calls == 1
+    assert a.totals.failures == 0, a.totals.last_error
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.records
+    groups = await redis.xinfo_groups(Keys(center).events())
+    assert [g["name"] for g in groups] == [GROUP]
