@@ -105,7 +105,7 @@ def settings(redis_url: str, center: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def app_env(settings: Settings, clock: ManualClock, control: RecordingCallControl,
-                  base_config: CenterConfig) -> AsyncIterator[dict[str, Any]]:
+                  base_config: CenterConfig, redis_url: str) -> AsyncIterator[dict[str, Any]]:
     app = create_app(settings, clock=clock, call_control=control, config=base_config,
                      sweeper=False)
     async with app.router.lifespan_context(app):
@@ -113,10 +113,14 @@ async def app_env(settings: Settings, clock: ManualClock, control: RecordingCall
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
             svc: Services = app.state.services
             yield {"app": app, "svc": svc, "client": client, "phone": Phone(client, svc)}
-            redis: Redis = svc.store().redis
-            keys = [k async for k in redis.scan_iter(match=Keys(settings.center).pattern())]
-            if keys:
-                await redis.delete(*keys)
+    # after the lifespan: the archive consumer has stopped, so no read blocks on a deleted key
+    redis = Redis.from_url(redis_url)
+    try:
+        keys = [k async for k in redis.scan_iter(match=Keys(settings.center).pattern())]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
 
 
 @pytest.fixture
