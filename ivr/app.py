@@ -35,6 +35,7 @@ from ivr.telephony.signature import SignatureChecker
 from ivr.web import (
     admin,
     admin_flows,
+    fallback,
     health,
     monitor,
     rates,
@@ -43,6 +44,7 @@ from ivr.web import (
     voice,
     voice_service,
 )
+from ivr.web.fallback import Fallback
 from ivr.web.roles import TokenBook
 from ivr.web.services import Services, StoreUnavailable
 
@@ -239,6 +241,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         openapi_url="/openapi.json" if settings.docs_open else None,
     )
     app.state.services = svc
+    app.state.fallback = Fallback(settings, svc.checker, svc.control)
 
     async def store_down(request: Request, exc: Exception) -> JSONResponse:
         log.warning("%s %s: Redis unavailable: %s", request.method, request.url.path, exc)
@@ -251,7 +254,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.bench_endpoint:  # first, so route matching costs it nothing extra
         app.add_api_route("/voice/bare", health.bare, methods=["POST"], include_in_schema=False)
-    for module in (voice, voice_service, seats, admin, admin_flows, monitor, rates, reports,
+    for module in (voice, voice_service, fallback, seats, admin, admin_flows, monitor, rates, reports,
                    health):
         app.include_router(module.router)
     return app

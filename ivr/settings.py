@@ -95,6 +95,7 @@ class Settings(BaseSettings):
     twilio_account_sid: str | None = None
     twilio_auth_token: str = DEV_AUTH_TOKEN
     backup_number: str = SHIPPED_BACKUP_NUMBER
+    jambonz_webhook_secret: str = ""  # the jambonz application's webhook secret (Jambonz-Signature)
     seat_secret: str = DEV_SEAT_SECRET
     admin_token: str = DEV_ADMIN_TOKEN
     monitor_token: str = DEV_MONITOR_TOKEN

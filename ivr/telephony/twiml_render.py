@@ -85,7 +85,10 @@ class TwimlRenderer:
             r.append(dial)
         elif isinstance(v, d.DialBackup):
             dial = Dial(action=xml_safe(v.action), method="POST", timeout=v.timeout)
-            dial.number(xml_safe(v.number))
+            if v.number.startswith("sip:"):  # a backup line behind a SIP gateway
+                dial.sip(xml_safe(v.number))
+            else:
+                dial.number(xml_safe(v.number))
             r.append(dial)
         elif isinstance(v, d.Conference):
             r.append(_conference(v))
