@@ -8,10 +8,14 @@ import io
 from typing import Any
 
 import openpyxl
+from sqlalchemy import select
 
 from ivr.archive.lag import archive_lag
+from ivr.archive.models import CALLS
 from ivr.clock import ManualClock
+from ivr.core.numbers import mask
 from ivr.settings import DEV_MONITOR_TOKEN
+from ivr.telephony.rest import RecordingCallControl
 from ivr.web.services import Services
 from tests.conftest import Phone
 from tests.web.test_service12345 import answer_and_finish, seat_post
@@ -127,3 +131,30 @@ async def test_bad_input_gets_a_4xx_naming_the_problem(app_env: dict[str, Any]) 
     bad = await client.get("/api/reports", params={"group": "planet"}, headers=MON)
     assert bad.status_code == 422
     assert (await client.get("/api/reports/seats/nobody", headers=MON)).status_code == 404
+
+
+async def test_callback_number_is_kept_only_until_the_callback_ends(
+        app_env: dict[str, Any], phone: Phone, svc: Services, clock: ManualClock,
+        control: RecordingCallControl) -> None:
+    """The number to call back lives in Redis while the callback is pending, is erased when
+    the call ends, and never reaches the archive; the caller is archived masked."""
+    await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12328")
+    clock.advance(61)
+    await phone.twiml("/voice/callback-offer?lang=zh-CN", CallSid="CA1", From=CALLER, Digits="1")
+    await phone.twiml("/voice/status", CallSid="CA1", CallStatus="completed")
+    assert (await svc.store().call_info("CA1"))["cbn"] == CALLER, "needed for the callback"
+    await phone.seat("p01", "login")
+    created = control.created()
+    await phone.twiml(created[0]["url"], CallSid="CBleg1", From="12328", To=CALLER)
+    await answer_and_finish(phone, clock, "CA1", "p01")
+    await phone.twiml(created[0]["status_callback"], CallSid="CBleg1", CallStatus="completed")
+    info = await svc.store().call_info("CA1")
+    assert info["st"] == "ended" and "cbn" not in info, info
+    await caught_up(svc, app_env["app"])
+    engine = app_env["app"].state.archive.engine
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(CALLS).where(
+            CALLS.c.center == svc.settings.center, CALLS.c.sid == "CA1"))).one()
+    assert row.callback == "1" and row.outcome == "answered"
+    assert row.caller == mask(CALLER) and "5678" in row.caller and "1234" not in row.caller
+    assert not [v for v in row if isinstance(v, str) and CALLER[3:] in v], row

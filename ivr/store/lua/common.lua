@@ -246,9 +246,11 @@ local function mark_answered(sid, at)
 end
 
 -- End a call for good with an outcome; the record expires after the retention period.
+-- The callback number is erased: it is kept only until the callback ends.
 local function end_call(sid, outcome)
   local ck = K.call(sid)
   redis.call('HSET', ck, 'st', 'ended', 'out', outcome, 'tend', NOW)
+  redis.call('HDEL', ck, 'cbn')
   redis.call('ZREM', K.live(), sid)
   redis.call('ZREM', K.timers(), 'k:' .. sid, 'o:' .. sid, 'r:' .. sid, 'c:' .. sid, 'p:' .. sid)
   local keep = num(redis.call('HGET', K.meta(), 'retention'), 604800)
