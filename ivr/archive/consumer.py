@@ -7,13 +7,16 @@ pending for ``archive_claim_idle_seconds`` (a dead worker; XAUTOCLAIM, Redis 6.2
 new ones. Each batch is written in one transaction (``ivr.archive.writer``) and
 acknowledged only after the commit; a redelivered entry changes nothing twice. While the
 database is away nothing is acknowledged: the stream keeps the events (up to its cap,
-``archive_stream_cap``) and the archive catches up when the database returns. A stream or
-group deleted under the consumer (even mid-XREADGROUP) is recreated with MKSTREAM.
+``archive_stream_cap``) and the archive catches up when the database returns. After a
+short batch the consumer lingers (``linger_ms``) so events gather: a busy worker writes a
+few large transactions a second, not one per event, which keeps its webhooks fast. A
+stream or group deleted under the consumer (even mid-XREADGROUP) is recreated (MKSTREAM).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -78,6 +81,7 @@ class Archiver:
     batch: int = 2000
     claim_idle_ms: int = 60_000
     block_ms: int = 1000
+    linger_ms: int = 500  # after a short batch, let events gather (fewer, larger writes)
     name: str = field(default_factory=consumer_name)
     totals: Totals = field(default_factory=Totals)
     _claim_from: str = "0-0"
@@ -155,7 +159,8 @@ class Archiver:
         delay = 0.5
         while stop is None or not stop.is_set():
             try:
-                await self.step()
+                if await self.step() < self.batch and self.linger_ms > 0:
+                    await self._linger(stop)
                 delay = 0.5
             except asyncio.CancelledError:
                 raise
@@ -165,6 +170,14 @@ class Archiver:
                 log.warning("archive: %s; retrying in %.1f s", self.totals.last_error, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+    async def _linger(self, stop: asyncio.Event | None) -> None:
+        """Wait ``linger_ms`` (or until ``stop``): one write per linger, not one per event."""
+        if stop is None:
+            await asyncio.sleep(self.linger_ms / 1000)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), self.linger_ms / 1000)
 
     async def _until_started(self, stop: asyncio.Event | None) -> None:
         delay = 0.5
