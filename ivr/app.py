@@ -44,7 +44,7 @@ from ivr.web import (
     voice,
     voice_service,
 )
-from ivr.web.fallback import Fallback
+from ivr.web.fallback import Fallback, dialects
 from ivr.web.roles import TokenBook
 from ivr.web.services import Services, StoreUnavailable
 
@@ -241,7 +241,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         openapi_url="/openapi.json" if settings.docs_open else None,
     )
     app.state.services = svc
-    app.state.fallback = Fallback(settings, svc.checker, svc.control)
+    app.state.dialects = dialects(settings, svc.checker, svc.control)
+    app.state.fallback = Fallback(settings, svc.checker, app.state.dialects)
 
     async def store_down(request: Request, exc: Exception) -> JSONResponse:
         log.warning("%s %s: Redis unavailable: %s", request.method, request.url.path, exc)

@@ -84,11 +84,12 @@ class TwimlRenderer:
                 dial.number(xml_safe(v.target.address))
             r.append(dial)
         elif isinstance(v, d.DialBackup):
-            dial = Dial(action=xml_safe(v.action), method="POST", timeout=v.timeout)
             if v.number.startswith("sip:"):  # a backup line behind a SIP gateway
+                dial = Dial(action=xml_safe(v.action), method="POST", timeout=v.timeout)
                 dial.sip(xml_safe(v.number))
-            else:
-                dial.number(xml_safe(v.number))
+            else:  # the number as the Dial's text, as the backup dial always was
+                dial = Dial(xml_safe(v.number), action=xml_safe(v.action), method="POST",
+                            timeout=v.timeout)
             r.append(dial)
         elif isinstance(v, d.Conference):
             r.append(_conference(v))

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from ivr.core.speech import SpeechTable
-from ivr.core.waiting import APOLOGY
 from ivr.settings import Settings
+from ivr.telephony import compose
 from ivr.telephony import doc as d
 from ivr.telephony.dialect import Dialect, JambonzDialect, TwilioDialect
 from ivr.telephony.jambonz_hooks import JambonzSignature
@@ -29,22 +29,26 @@ PATHS = {"twilio": "/voice/fallback", "jambonz": "/jambonz/fallback"}
 
 def apology_doc(backup_number: str, action: str) -> d.Doc:
     """The fallback's answer: the apology in Mandarin, then the backup line."""
-    return d.doc(d.Say(APOLOGY["zh-CN"], "zh-CN"), d.DialBackup(backup_number, action))
+    return compose.apology(backup_number, action)
+
+
+def dialects(settings: Settings, checker: SignatureChecker, control: CallControl,
+             speech: SpeechTable | None = None) -> dict[str, Dialect]:
+    """The deployment's dialects by name, as the voice webhooks' path prefixes pick them."""
+    table = speech or SpeechTable.standard()
+    # no secret configured: nothing can sign, so every jambonz request is refused
+    jsig = JambonzSignature(settings.jambonz_webhook_secret or [], time.time,
+                            enabled=settings.validate_signatures)
+    return {"twilio": TwilioDialect(table, checker, control),
+            "jambonz": JambonzDialect(table, jsig, control)}
 
 
 class Fallback:
-    """The two dialects with their fixed answers, rendered once."""
+    """The fallback's fixed answers in each dialect, rendered once."""
 
-    def __init__(self, settings: Settings, checker: SignatureChecker, control: CallControl,
-                 speech: SpeechTable | None = None) -> None:
-        table = speech or SpeechTable.standard()
-        secret = settings.jambonz_webhook_secret
-        # no secret configured: nothing can sign, so every jambonz request is refused
-        jsig = JambonzSignature(secret or [], time.time, enabled=settings.validate_signatures)
-        self.dialects: dict[str, Dialect] = {
-            "twilio": TwilioDialect(table, checker, control),
-            "jambonz": JambonzDialect(table, jsig, control),
-        }
+    def __init__(self, settings: Settings, checker: SignatureChecker,
+                 by_name: dict[str, Dialect]) -> None:
+        self.dialects = by_name
         self._checker = checker
         base = (settings.public_base_url or "").rstrip("/")
         self.bodies: dict[tuple[str, bool], str] = {}

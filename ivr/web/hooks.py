@@ -1,10 +1,13 @@
-"""Plumbing of the Twilio webhooks: body parsing, signature check, always-TwiML answers.
+"""Plumbing of the voice webhooks: dialect, signature check, parsing, always-a-document answers.
 
 The webhooks are the hot path, so they skip FastAPI's parameter machinery: a handler
-receives the parsed form (``Hook``) and returns a ``VoiceResponse``. ``TwilioRouter``
-registers it (documented in the OpenAPI schema), checks ``X-Twilio-Signature`` against
-the public URL (403 otherwise, nothing changed), and turns any failure into an apology
-and a dial to the backup number, so a caller never hears Twilio's application error.
+receives the parsed request (``Hook``) and returns a call document (``Doc``).
+``VoiceRouter`` registers it once per dialect: under ``/voice`` for Twilio and under
+``/jambonz`` for jambonz (documented in the OpenAPI schema). The path picks the dialect,
+which checks the request's signature against the public URL (403 otherwise, nothing
+changed), parses it and renders the answer; handlers never see the dialect, only the
+path prefix their own URLs go back to (``Hook.path``). Any failure becomes an apology
+and a dial to the backup number, so a caller never hears the platform's error.
 A handler gets ``webhook_budget_seconds``; after a Redis failure, webhooks answer the
 apology at once for ``redis_breaker_seconds`` (a breaker) instead of queueing on a hung
 Redis, then let the next request probe it again.
@@ -13,7 +16,7 @@ Our own query values come back in Twilio's requests and may have been tampered w
 so they are checked where the request is parsed (``clean_query``): ``lang``/``lg`` must
 be a language of the flows (else dropped, so the handler's default applies), numbers
 must be finite, identifiers such as ``room`` must be safe; a value that fails is
-dropped, as if absent. Every answer is serialised by ``twiml.to_xml``.
+dropped, as if absent. Every answer is rendered by the request's dialect.
 """
 
 from __future__ import annotations
@@ -24,19 +27,19 @@ import math
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError, ResponseError
-from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.core.waiting import APOLOGY
-from ivr.telephony import twiml
+from ivr.telephony import compose
+from ivr.telephony.dialect import Dialect
+from ivr.telephony.doc import Doc
 from ivr.web.services import Services
 
 log = logging.getLogger("ivr.voice")
-XML = "application/xml"
+PREFIXES = {"twilio": "/voice", "jambonz": "/jambonz"}
 LANG_KEYS = frozenset({"lang", "lg"})
 INT_KEYS = frozenset({"r", "t", "pr", "loop", "pos"})
 FLOAT_KEYS = frozenset({"wd"})
@@ -66,10 +69,15 @@ def clean_query(query: Mapping[str, str], languages: Collection[str]) -> dict[st
 
 @dataclass
 class Hook:
-    """One Twilio webhook request: its POST parameters and our own query parameters."""
+    """One webhook request: its parameters (Twilio's names), our query, the path prefix."""
 
     params: dict[str, str]
     query: dict[str, str]
+    prefix: str = "/voice"
+
+    def path(self, name: str) -> str:
+        """The path of webhook ``name`` (``/wait``) on the prefix this request came in on."""
+        return self.prefix + name
 
     def p(self, name: str) -> str:
         """A POST parameter ('' when absent)."""
@@ -106,74 +114,84 @@ class Hook:
         return self.query.get(name) or default
 
 
-Handler = Callable[[Services, Hook], Awaitable[VoiceResponse]]
+Handler = Callable[[Services, Hook], Awaitable[Doc]]
 #: Longest call sid accepted (Twilio's are 34 characters, jambonz's 36); the scripts refuse longer.
 MAX_SID = 128
 #: Handlers of call events (a talk ended, a call ended, a seat answered, ...) that must not be
 #: lost while Redis is away: they run even while the breaker is open and keep the event.
 EVENTS: set[str] = set()
 RESPONSES: dict[int | str, dict[str, object]] = {
-    200: {"description": "TwiML", "content": {XML: {"schema": {"type": "string"}}}},
-    403: {"description": "missing or invalid X-Twilio-Signature"},
+    200: {"description": "TwiML (under /voice) or a jambonz verb array (under /jambonz)",
+          "content": {"application/xml": {"schema": {"type": "string"}},
+                      "application/json": {"schema": {"type": "array"}}}},
+    403: {"description": "missing or invalid X-Twilio-Signature / Jambonz-Signature"},
 }
 
 
-class TwilioRouter:
-    """An APIRouter whose routes are signature-checked, always-TwiML Twilio webhooks."""
+def apology(svc: Services, hook: Hook) -> Doc:
+    """The apology and the backup line; the backup dial's action is the fallback (hangs up)."""
+    return compose.apology(svc.settings.backup_number, svc.url(hook.path("/fallback")))
 
-    def __init__(self, prefix: str = "/voice") -> None:
-        self.router = APIRouter(prefix=prefix, tags=["voice"])
+
+class VoiceRouter:
+    """An APIRouter whose routes are signature-checked, always-a-document voice webhooks."""
+
+    def __init__(self) -> None:
+        self.router = APIRouter(tags=["voice"])
 
     def post(self, path: str, summary: str, event: bool = False) -> Callable[[Handler], Handler]:
-        """Register a handler for POST ``path`` (``event``: a call event, see ``EVENTS``)."""
+        """Register a handler for POST ``path`` in each dialect (``event``: see ``EVENTS``)."""
 
         def register(handler: Handler) -> Handler:
             if event:
                 EVENTS.add(handler.__name__)
-            async def endpoint(request: Request) -> Response:
-                return await _serve(request, handler)
-
-            endpoint.__doc__ = handler.__doc__
-            self.router.add_api_route(path, endpoint, methods=["POST"], summary=summary,
-                                      response_class=Response, responses=RESPONSES,
-                                      name=handler.__name__)
+            for name, prefix in PREFIXES.items():
+                self._add(name, prefix, path, summary, handler)
             return handler
 
         return register
 
+    def _add(self, name: str, prefix: str, path: str, summary: str, handler: Handler) -> None:
+        async def endpoint(request: Request) -> Response:
+            return await _serve(request, handler, name, prefix)
 
-async def _serve(request: Request, handler: Handler) -> Response:
+        endpoint.__doc__ = handler.__doc__
+        self.router.add_api_route(prefix + path, endpoint, methods=["POST"],
+                                  summary=f"{summary} ({name})", response_class=Response,
+                                  responses=RESPONSES, name=f"{handler.__name__}_{name}")
+
+
+async def _serve(request: Request, handler: Handler, name: str, prefix: str) -> Response:
     svc: Services = request.app.state.services
-    body = (await request.body()).decode("utf-8", "replace")
-    pairs = parse_qsl(body, keep_blank_values=True)
-    multi: dict[str, list[str]] = {}
-    for k, v in pairs:
-        multi.setdefault(k, []).append(v)
+    dialect: Dialect = request.app.state.dialects[name]
+    body = await request.body()
     query = request.url.query
     url = svc.checker.public_url(str(request.url), request.url.path + (f"?{query}" if query else ""))
-    if not svc.checker.valid(url, multi, request.headers.get("x-twilio-signature")):
-        return JSONResponse({"detail": "invalid or missing X-Twilio-Signature"}, status_code=403)
+    if not dialect.verify(url, body, request.headers):
+        return JSONResponse({"detail": f"invalid or missing {name} signature"
+                             if name != "twilio" else "invalid or missing X-Twilio-Signature"},
+                            status_code=403)
     languages = svc.config.flows.languages() | APOLOGY.keys()
-    hook = Hook({k: v[-1] for k, v in multi.items()}, clean_query(request.query_params, languages))
+    hook = Hook(dialect.parse(body), clean_query(request.query_params, languages), prefix)
     if len(hook.params.get("CallSid", "")) > MAX_SID or (
             svc.breaker.is_open() and handler.__name__ not in EVENTS):
         # a sid no telephony platform sends, or Redis just failed: answer at once (call
         # events still run while the breaker is open: they are kept for later, see events.py)
-        return Response(twiml.to_xml(twiml.apology(svc.settings.backup_number)), media_type=XML)
+        return Response(dialect.render(apology(svc, hook)), media_type=dialect.media_type)
     try:
         async with asyncio.timeout(svc.settings.webhook_budget_seconds):
             r = await handler(svc, hook)
     except ResponseError:  # a script refused its arguments or failed: a bug, not an outage
         log.exception("voice webhook %s: a Redis script failed; caller sent to the backup number",
                       handler.__name__)
-        r = twiml.apology(svc.settings.backup_number)
+        r = apology(svc, hook)
     except (RedisError, TimeoutError) as exc:
         svc.breaker.trip()
         log.warning("voice webhook %s: Redis failed (%s); caller sent to the backup number",
                     handler.__name__, type(exc).__name__)
-        r = twiml.apology(svc.settings.backup_number)
+        r = apology(svc, hook)
     except Exception:
         log.exception("voice webhook %s failed; caller sent to the backup number",
                       handler.__name__)
-        r = twiml.apology(svc.settings.backup_number)
-    return Response(twiml.to_xml(r), media_type=XML)
+        r = apology(svc, hook)
+    return Response(dialect.render(r), media_type=dialect.media_type)

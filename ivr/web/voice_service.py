@@ -1,4 +1,4 @@
-"""Twilio webhooks of the 12345 service around the call path.
+"""Voice webhooks of the 12345 service around the call path.
 
 Queued callbacks, the after-call survey, transfers and exclusion notices started by a
 seat, and warm transfers through a conference.
@@ -6,33 +6,30 @@ seat, and warm transfers through a conference.
 
 from __future__ import annotations
 
-from twilio.twiml.voice_response import VoiceResponse
-
 from ivr.core.waiting import CALLBACK_CONFIRM, CALLBACK_GREETING, THANKS, pick
-from ivr.telephony import twiml
+from ivr.telephony import compose
+from ivr.telephony import doc as d
+from ivr.web.hooks import Hook, VoiceRouter, apology
 from ivr.web.services import FINAL_STATUSES, Services
-from ivr.web.twilio import Hook, TwilioRouter
 from ivr.web.voice import bye, connect_or_hold
 
-voice = TwilioRouter()
+voice = VoiceRouter()
 router = voice.router
 
 
 @voice.post("/callback-offer", "The waiting caller answered the callback offer")
-async def callback_offer(svc: Services, hook: Hook) -> VoiceResponse:
+async def callback_offer(svc: Services, hook: Hook) -> d.Doc:
     """Key 1: keep the place in line and hang up; anything else: back to the hold loop."""
     sid, lang = hook.p("CallSid"), hook.q("lang", "zh-CN")
     if hook.p("Digits").startswith("1") and sid and hook.p("From"):
         res = await svc.store().callback_request(sid, hook.p("From"))
         if res.get("ok"):
             return bye(pick(CALLBACK_CONFIRM, lang), lang)
-    r = VoiceResponse()
-    r.redirect(svc.url("/voice/wait", lang=lang), method="POST")
-    return r
+    return d.doc(d.Redirect(svc.url(hook.path("/wait"), lang=lang)))
 
 
 @voice.post("/callback-connect", "The caller answered our callback")
-async def callback_connect(svc: Services, hook: Hook) -> VoiceResponse:
+async def callback_connect(svc: Services, hook: Hook) -> d.Doc:
     """Greet the caller and ring the seat reserved for their place."""
     sid = hook.q("call")
     res = await svc.store().wait(sid) if sid else {}
@@ -41,14 +38,13 @@ async def callback_connect(svc: Services, hook: Hook) -> VoiceResponse:
     if res.get("st") != "offered":
         return bye("对不起，暂时无法为您接通，我们稍后再联系您。" if not lang.startswith("en")
                     else "Sorry, we cannot connect you right now.", lang)
-    r = VoiceResponse()
-    r.say(pick(CALLBACK_GREETING, lang), language=lang)
     res["sid"] = sid
-    return connect_or_hold(svc, res, lang, r, 0, 0)
+    return connect_or_hold(svc, hook, res, lang, d.doc(d.Say(pick(CALLBACK_GREETING, lang), lang)),
+                           0, 0)
 
 
 @voice.post("/callback-status", "Status callback of a callback attempt")
-async def callback_status(svc: Services, hook: Hook) -> VoiceResponse:
+async def callback_status(svc: Services, hook: Hook) -> d.Doc:
     """An attempt nobody answered: free the seat, retry later or give up after the last."""
     sid = hook.q("call")
     if sid and hook.p("CallStatus") in FINAL_STATUSES - {"completed"}:
@@ -58,11 +54,11 @@ async def callback_status(svc: Services, hook: Hook) -> VoiceResponse:
         attempts, retry = (policy.max_attempts, policy.retry_seconds) if policy else (1, 60.0)
         res = await svc.store().callback_failed(sid, attempts, retry)
         await svc.redirect(res.get("redirect", []))
-    return twiml.empty()
+    return d.Doc()
 
 
 @voice.post("/survey", "The caller's rating after the call", event=True)
-async def survey(svc: Services, hook: Hook) -> VoiceResponse:
+async def survey(svc: Services, hook: Hook) -> d.Doc:
     """Store 1 satisfied, 2 basically satisfied or 3 dissatisfied, and say goodbye."""
     sid, lang, key = hook.q("call") or hook.p("CallSid"), hook.q("lang", "zh-CN"), hook.p("Digits")[:1]
     if sid and key in ("1", "2", "3"):
@@ -71,35 +67,36 @@ async def survey(svc: Services, hook: Hook) -> VoiceResponse:
 
 
 @voice.post("/transfer-out", "A seat transfers its caller (cold)")
-async def transfer_out(svc: Services, hook: Hook) -> VoiceResponse:
+async def transfer_out(svc: Services, hook: Hook) -> d.Doc:
     """Dial the transfer target, passing the caller's number on."""
     target = svc.config.plan.targets.get(hook.q("target"))
     if target is None:
-        return twiml.apology(svc.settings.backup_number)
-    url = svc.url("/voice/transfer-done", target=hook.q("target"))
-    return twiml.dial_target(target.dial or target.number, url, hook.p("From") or None)
+        return apology(svc, hook)
+    url = svc.url(hook.path("/transfer-done"), target=hook.q("target"))
+    return compose.dial_target(target.number, target.dial or target.number, url,
+                               hook.p("From") or None)
 
 
 @voice.post("/exclusion", "A seat tells its caller where the matter belongs")
-async def exclusion(svc: Services, hook: Hook) -> VoiceResponse:
+async def exclusion(svc: Services, hook: Hook) -> d.Doc:
     """Say the exclusion text (which channel handles the matter) and end the call."""
     excl = svc.config.plan.exclusions.get(hook.q("topic"))
     lang = hook.q("lang", "zh-CN")
     if excl is None:
-        return twiml.apology(svc.settings.backup_number)
+        return apology(svc, hook)
     return bye(excl.text_en if lang.startswith("en") and excl.text_en else excl.text, lang)
 
 
 @voice.post("/conference", "Join a warm-transfer conference")
-async def conference(svc: Services, hook: Hook) -> VoiceResponse:
+async def conference(svc: Services, hook: Hook) -> d.Doc:
     """Put this leg (caller, seat or target) into the transfer's conference room."""
     room, sid, seat = hook.q("room"), hook.q("call"), hook.q("seat")
-    events = svc.url("/voice/conference-event", call=sid, seat=seat) if sid and seat else None
-    return twiml.conference(room, end_on_exit=False, status_callback=events)
+    events = svc.url(hook.path("/conference-event"), call=sid, seat=seat) if sid and seat else None
+    return d.doc(d.Conference(room, end_on_exit=False, status=events))
 
 
 @voice.post("/conference-event", "A participant left a warm-transfer conference")
-async def conference_event(svc: Services, hook: Hook) -> VoiceResponse:
+async def conference_event(svc: Services, hook: Hook) -> d.Doc:
     """When the seat's leg leaves, its talk is over: wrap-up."""
     sid, seat = hook.q("call"), hook.q("seat")
     if sid and seat and hook.p("StatusCallbackEvent") == "participant-leave":
@@ -107,4 +104,4 @@ async def conference_event(svc: Services, hook: Hook) -> VoiceResponse:
         if info.get("leg") and info.get("leg") == hook.p("CallSid"):
             res = await svc.store().dial_done(sid, seat, "completed", 0)
             await svc.redirect(res.get("redirect", []))
-    return twiml.empty()
+    return d.Doc()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from ivr.app import sweep_once
 from ivr.clock import ManualClock
 from ivr.store.invariants import violations
@@ -11,6 +13,12 @@ from ivr.telephony.rest import RecordingCallControl
 from ivr.web.services import Services
 from tests.conftest import Phone
 from tests.twiml_helpers import dial_target, follow, says, verbs
+
+
+@pytest.fixture
+def phone(dialect_phone: Phone) -> Phone:
+    """Every journey here runs twice: on the Twilio phone and on the jambonz one."""
+    return dialect_phone
 
 CALLER = "+8613812345678"
 

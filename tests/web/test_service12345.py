@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from ivr.app import sweep_once
 from ivr.auth import seat_token
 from ivr.clock import ManualClock
@@ -15,6 +17,12 @@ from ivr.web.services import Services
 from tests.conftest import Phone
 from tests.twiml_helpers import dial_target, follow, says, verbs
 from tests.web.test_journeys import counters
+
+
+@pytest.fixture
+def phone(dialect_phone: Phone) -> Phone:
+    """Every journey here runs twice: on the Twilio phone and on the jambonz one."""
+    return dialect_phone
 
 CALLER = "+8613812345678"
 FRIDAY_NIGHT = 5 * 3600  # the ManualClock starts on a Friday at 16:00 in Shanghai
