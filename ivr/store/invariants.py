@@ -19,6 +19,11 @@ from redis.asyncio import Redis
 from ivr.store.keys import Keys
 
 
+def glob_escape(text: str) -> str:
+    """``text`` as a literal in a Redis MATCH pattern."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
+
+
 async def violations(redis: Redis, keys: Keys) -> list[str]:
     """Every invariant broken right now, as readable sentences (empty when all hold)."""
     out: list[str] = []
@@ -27,8 +32,9 @@ async def violations(redis: Redis, keys: Keys) -> list[str]:
     for s in seats:
         seat_info[s] = cast(dict[str, Any], await redis.hgetall(keys.seat(s)))
     calls: dict[str, dict[str, Any]] = {}
-    async for k in redis.scan_iter(match=keys.pattern().replace(":*", ":call:*"), count=1000):
-        calls[k.rsplit(":", 1)[1]] = cast(dict[str, Any], await redis.hgetall(k))
+    call_prefix = keys.call("")  # a CallSid may itself contain ':' (jambonz, SIP ids)
+    async for k in redis.scan_iter(match=glob_escape(call_prefix) + "*", count=1000):
+        calls[k[len(call_prefix):]] = cast(dict[str, Any], await redis.hgetall(k))
     wait_sets: dict[str, list[str]] = defaultdict(list)
     queues = {q for info in seat_info.values() for q in info.get("qs", "").split(",") if q}
     queues |= {c.get("q", "") for c in calls.values() if c.get("q")}
