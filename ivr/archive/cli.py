@@ -37,7 +37,7 @@ async def _engine_when_up(settings: Settings) -> Any:
 
 async def _consume(settings: Settings, once: bool) -> int:
     from ivr.archive.consumer import Archiver
-    from ivr.archive.service import stream_client
+    from ivr.archive.service import keep_retention, stream_client
     from ivr.store.connection import open_server
     from ivr.store.keys import Keys
 
@@ -59,21 +59,46 @@ async def _consume(settings: Settings, once: bool) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         click.echo(f"archiving center {settings.center} as consumer {archiver.name}")
-        await archiver.run(stop)
+        prune = asyncio.create_task(keep_retention(engine, settings))
+        try:
+            await archiver.run(stop)
+        finally:
+            prune.cancel()
+            await asyncio.gather(prune, return_exceptions=True)
         return archiver.totals.events
     finally:
         await redis.aclose()
         await engine.dispose()
 
 
+async def _prune(settings: Settings) -> tuple[int, int]:
+    from ivr.archive.service import apply_retention
+
+    engine = await _engine(settings)
+    try:
+        return await apply_retention(engine, settings, int(time.time() * 1000))
+    finally:
+        await engine.dispose()
+
+
 @click.group("archive", invoke_without_command=True)
 @click.option("--once", is_flag=True, help="Archive what is in the stream now, then exit.")
+@click.option("--prune", is_flag=True, help="Apply the retention now (IVR_ARCHIVE_RETENTION_DAYS, "
+              "IVR_ARCHIVE_CALLER_DAYS), then exit. The consumer also does it every 6 h.")
 @click.pass_context
-def archive(ctx: click.Context, once: bool) -> None:
+def archive(ctx: click.Context, once: bool, prune: bool) -> None:
     """Run an archive consumer (stream -> database) on its own; see also the subcommands."""
-    if ctx.invoked_subcommand is None:
-        n = asyncio.run(_consume(Settings(), once))
-        click.echo(f"archived {n} events")
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = Settings()
+    if prune:
+        gone, erased = asyncio.run(_prune(settings))
+        click.echo(f"retention: deleted {gone} call records older than "
+                   f"{settings.archive_retention_days} days; erased {erased} callers older than "
+                   f"{settings.archive_caller_days} days")
+        return
+    n = asyncio.run(_consume(settings, once))
+    click.echo(f"archived {n} events")
 
 
 @archive.command("migrate")

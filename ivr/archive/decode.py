@@ -9,18 +9,21 @@ The event contract (written by the Lua scripts, ``emit`` in ``ivr/store/lua/comm
 - ``e=seat``: ``d`` is ``{seat, st, from, to, next, call}``, one per seat state change;
   idempotent by (seat, from, st).
 
-The callback number (``cbn``) is never archived, even if an event carried it.
+The callback number (``cbn``) is never archived, even if an event carried it; a caller
+number that arrives whole is masked (``ivr.core.numbers.mask``) before it is stored.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ivr.core import cdr
+from ivr.core.numbers import mask
 
 log = logging.getLogger("ivr.archive")
 
@@ -37,6 +40,7 @@ FIELDS: dict[str, tuple[str, bool]] = {
     "fv": ("flow", False), "fr_rev": ("flow_rev", False), "path": ("path", False),
 }
 COLUMNS = {col: key for key, (col, _) in FIELDS.items()}
+UNMASKED = re.compile(r"\d{7}")  # a whole number; masked ones read 138****5678
 NEVER = frozenset({"cbn", "sid"})  # never archived / the key itself
 LIMITS = {"line": 64, "caller": 64, "queue": 64, "skill": 64, "overflow_from": 64, "seat": 64,
           "outcome": 160, "callback": 1, "language": 16, "rating": 1, "category": 32,
@@ -124,6 +128,8 @@ def call_row(center: str, sid: str, version: str, rec: Mapping[str, str]) -> dic
             extra[k] = v
             continue
         col, is_int = spec
+        if col == "caller" and UNMASKED.search(v):
+            v = mask(v)  # personal data is archived masked, even if an event carried it whole
         if is_int:
             try:
                 row[col] = int(float(v)) if v != "" else None

@@ -54,6 +54,21 @@ async def apply_retention(engine: AsyncEngine, settings: Settings, now_ms: int) 
     return int(n or 0), int(erased or 0)
 
 
+async def keep_retention(engine: AsyncEngine, settings: Settings,
+                         every: float = RETENTION_EVERY) -> None:
+    """Apply the retention now and then every ``every`` seconds, until cancelled."""
+    while True:
+        try:
+            gone, erased = await apply_retention(engine, settings, int(time.time() * 1000))
+            if gone or erased:
+                log.info("archive: retention deleted %d records, erased %d callers", gone, erased)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("archive: retention: %s", exc)
+        await asyncio.sleep(every)
+
+
 @dataclass
 class ArchiveService:
     """The archive of one worker."""
@@ -98,19 +113,8 @@ class ArchiveService:
                 delay = min(delay * 2, 10.0)
         self.ready.set()
         if self.archiver is not None:
-            self.tasks.append(asyncio.create_task(self._retention()))
+            self.tasks.append(asyncio.create_task(keep_retention(self.engine, self.settings)))
             await self.archiver.run()
-
-    async def _retention(self) -> None:
-        assert self.engine is not None
-        while True:
-            try:
-                await apply_retention(self.engine, self.settings, int(time.time() * 1000))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("archive: retention: %s", exc)
-            await asyncio.sleep(RETENTION_EVERY)
 
     async def stop(self) -> None:
         """Cancel the tasks; close the engine and the consumer's Redis client."""

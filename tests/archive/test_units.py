@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -97,3 +99,10 @@ async def test_retention_deletes_old_records_and_erases_callers(engine: AsyncEng
             select(CALLS).where(CALLS.c.center == center))}
         seats = (await conn.execute(select(SEATS).where(SEATS.c.center == center))).all()
     assert rows == {"MID": None, "NEW": "138****5678"} and seats == []
+
+
+def test_a_whole_caller_number_is_masked_before_it_is_stored() -> None:
+    row = call_row("c1", "CA1", "0-1", answered("CA1", fr="+8613812345678"))
+    assert row["caller"] == "+86138****5678"
+    assert "12345678" not in json.dumps(row, ensure_ascii=False, default=str)
+    assert call_row("c1", "CA2", "0-1", answered("CA2"))["caller"] == "138****5678"
