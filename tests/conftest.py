@@ -30,6 +30,7 @@ from ivr.web.services import Services
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "https://ivr.test"
+pytest_plugins = ["tests.errorlog"]
 
 
 @pytest.fixture(scope="session")
