@@ -51,7 +51,7 @@ class Journal:
         """Append one event, flushed to disk before the webhook is answered."""
         if self._file is None:
             self.folder.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (held open)
+            self._file = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 (held open; read back by replay)
             fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._file.write(json.dumps({"op": op, "args": list(args), "at": at_ms}) + "\n")
         self._file.flush()
