@@ -29,7 +29,7 @@ from ivr.settings import Settings
 from ivr.store.acd import Acd
 from ivr.store.configstore import ConfigStore
 from ivr.store.connection import make_client, open_server
-from ivr.store.journal import Journal
+from ivr.store.journal import OUTAGE, Journal
 from ivr.telephony.rest import CallControl, NullCallControl, TwilioCallControl
 from ivr.telephony.signature import SignatureChecker
 from ivr.web import (
@@ -213,8 +213,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         svc.cfgstore = ConfigStore(redis, svc.acd.keys, svc.clock)
         try:
             await reload_config(svc)
-        except Exception as exc:  # start anyway: webhooks answer with the apology
-            log.error("could not load config from Redis at start (using the files): %s", exc)
+        except OUTAGE as exc:  # start anyway: webhooks answer with the apology
+            log.warning("could not load config from Redis at start (using the files): %s", exc)
+        except Exception:  # a bug, not an outage: said loudly, and the files still serve
+            log.exception("could not load config from Redis at start (using the files)")
         tasks = [asyncio.create_task(svc.cfgstore.watch(lambda: svc.config.version,
                                                         lambda: reload_config(svc)))]
         if sweeper:
@@ -241,7 +243,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         openapi_url="/openapi.json" if settings.docs_open else None,
     )
     app.state.services = svc
-    app.state.dialects = dialects(settings, svc.checker, svc.control)
+    app.state.dialects = dialects(settings, svc.checker, svc.control, svc.config.speech)
     app.state.fallback = Fallback(settings, svc.checker, app.state.dialects)
 
     async def store_down(request: Request, exc: Exception) -> JSONResponse:

@@ -154,8 +154,11 @@ class Settings(BaseSettings):
     def production_problems(self) -> list[str]:
         """Everything that keeps these settings from running in production (no secret quoted)."""
         out = []
-        for name, value in (("IVR_SEAT_SECRET", self.seat_secret),
-                            ("IVR_TWILIO_AUTH_TOKEN", self.twilio_auth_token)):
+        secrets = [("IVR_SEAT_SECRET", self.seat_secret),
+                   ("IVR_TWILIO_AUTH_TOKEN", self.twilio_auth_token)]
+        if self.jambonz_webhook_secret:  # empty: /jambonz/ webhooks refuse every request
+            secrets.append(("IVR_JAMBONZ_WEBHOOK_SECRET", self.jambonz_webhook_secret))
+        for name, value in secrets:
             problem = secret_problem(value)
             if problem:
                 out.append(f"{name} {problem}")

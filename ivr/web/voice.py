@@ -21,7 +21,7 @@ from ivr.core.engine import (
 )
 from ivr.core.hours import is_open
 from ivr.core.ids import is_ident
-from ivr.core.numbers import Line, caller_key, mask
+from ivr.core.numbers import Line, caller_id_for, caller_key, mask
 from ivr.core.waiting import (
     CALLBACK_OFFER,
     RATE_LIMITED,
@@ -106,8 +106,9 @@ async def run_step(svc: Services, line: Line, line_id: str, step: Step, hook: Ho
         url = svc.url(hook.path("/transfer-done"), target=last.target, ln=line_id,
                       f=fb.flow if fb else "", r=fb.rev if fb else "", n=fb.node if fb else "",
                       lg=fb.lang if fb else "")
-        return lead.then(*compose.dial_target(target.number, target.dial or target.number, url,
-                                              caller or None).verbs)
+        return lead.then(*compose.dial_target(
+            target.number, target.address(), url,
+            caller_id_for(target, caller, svc.settings.callback_from)).verbs)
     for a in step.actions:
         if isinstance(a, ExclusionAction):
             await acd.note(sid, "exclusion", a.topic, line_id, mask(caller))

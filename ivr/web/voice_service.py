@@ -6,6 +6,7 @@ seat, and warm transfers through a conference.
 
 from __future__ import annotations
 
+from ivr.core.numbers import caller_id_for
 from ivr.core.waiting import CALLBACK_CONFIRM, CALLBACK_GREETING, THANKS, pick
 from ivr.telephony import compose
 from ivr.telephony import doc as d
@@ -73,8 +74,8 @@ async def transfer_out(svc: Services, hook: Hook) -> d.Doc:
     if target is None:
         return apology(svc, hook)
     url = svc.url(hook.path("/transfer-done"), target=hook.q("target"))
-    return compose.dial_target(target.number, target.dial or target.number, url,
-                               hook.p("From") or None)
+    return compose.dial_target(target.number, target.address(), url,
+                               caller_id_for(target, hook.p("From"), svc.settings.callback_from))
 
 
 @voice.post("/exclusion", "A seat tells its caller where the matter belongs")

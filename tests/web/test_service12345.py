@@ -146,6 +146,10 @@ async def test_seat_cold_transfer_to_110_and_exclusion(phone: Phone, svc: Servic
     root = await phone.twiml("/voice/transfer-out?target=police", CallSid="CA1", From=CALLER)
     assert dial_target(root) == ("Number", "110")
     assert root.find("Dial").get("callerId") == CALLER  # type: ignore[union-attr]
+    # a caller number that is not E.164 (short code, withheld, forged) is never presented
+    for shown in ("12345", "anonymous", "+86138\x01<x>"):
+        other = await phone.twiml("/voice/transfer-out?target=police", CallSid="CA1", From=shown)
+        assert other.find("Dial").get("callerId") is None, shown  # type: ignore[union-attr]
     assert (await svc.store().seat_info("p01"))["st"] == "wrapup"
     c = await svc.store().call_info("CA1")
     assert (c["st"], c["out"], c["xfer"]) == ("ended", "answered", "transfer:police")
