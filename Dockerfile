@@ -13,6 +13,9 @@ COPY seats ./seats
 RUN ivr config validate /app
 EXPOSE 8000
 VOLUME ["/data"]
-HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz').status == 200 else 1)"
+# Liveness only (/livez: the process answers HTTP). Readiness is /readyz (Redis answers a
+# PING): route traffic by it, never restart by it, so a worker that answers callers with
+# the apology during a Redis outage is not restarted. Docker has only one check: liveness.
+HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/livez').status == 200 else 1)"
 # `ivr serve` runs uvicorn with every phone number masked in the logs (IVR_WORKERS workers)
 CMD ["ivr", "serve"]
