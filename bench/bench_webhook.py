@@ -1,4 +1,4 @@
-"""Requests/second of POST /voice/incoming against the bare fixed-TwiML endpoint, side by side.
+"""Requests/second of the voice webhooks against a bare and a minimal one-script endpoint, side by side.
 
 Run: .venv/bin/python bench/bench_webhook.py [--rounds 5] [--seconds 3] [--connections 24]
      [--profile] [--src CHECKOUT]
@@ -10,6 +10,9 @@ process (asyncio streams on uvloop, keep-alive connections, request bytes built 
 the clock starts) sends, in alternating rounds:
 
 - POST /voice/bare: a fixed TwiML document, no parsing, no Redis;
+- POST /voice/min: parses the form, runs one EVALSHA through redis-py asyncio, answers
+  fixed TwiML (``ivr/web/benchmark.py``): the floor of any Redis-backed webhook;
+- POST /voice/wait: one hold-loop turn of each call the incoming phase just queued;
 - POST /voice/incoming: each request a new call (unique CallSid, To=12328, a dual line
   that enqueues in the 12345 pool with skill 12328, every seat offline so it waits),
   with Twilio's full set of parameters, signed with ``twilio.request_validator``.
@@ -132,12 +135,21 @@ class Requests:
         self.n = 0
         self.run = os.urandom(4).hex()
 
-    def build(self, path: str, count: int) -> list[bytes]:
+    def sids(self, count: int) -> list[str]:
+        """``count`` new CallSids."""
         out = []
         for _ in range(count):
             self.n += 1
-            sid = f"CA{self.run}{self.n:024x}"
-            params = call_params(sid, self.n)
+            out.append(f"CA{self.run}{self.n:024x}")
+        return out
+
+    def build(self, path: str, count: int, sids: list[str] | None = None) -> list[bytes]:
+        """Signed requests to ``path``: new calls, or the calls ``sids`` (a hold-loop turn)."""
+        out = []
+        for i, sid in enumerate(sids if sids is not None else self.sids(count)):
+            params = call_params(sid, i)
+            if sids is not None:
+                params["CallStatus"] = "in-progress"
             sig = self.checker.sign(self.base + path, params)
             body = urlencode(params).encode()
             head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
@@ -246,47 +258,70 @@ BARE_EXPECT = b"<Response>"
 HOLD_EXPECT = b"<Redirect"  # a waiting caller's hold loop, not the apology
 
 
+WAIT_PATH = "/voice/wait?lang=zh-CN&loop=1&pos=1"
+MIN_EXPECT = b"<Redirect"
+KINDS = ("bare", "min", "incoming", "wait")
+
+
 def run(args: argparse.Namespace, b: Bench) -> None:
     # warm-up (not counted): opens Redis connections, loads scripts, estimates each rate
     warm_b = b.phase(b.reqs.build("/voice/bare", 2000), BARE_EXPECT)
-    warm_i = b.phase(b.reqs.build("/voice/incoming", 1000), HOLD_EXPECT)
+    warm_m = b.phase(b.reqs.build("/voice/min", 2000), MIN_EXPECT)
+    sids = b.reqs.sids(1000)
+    warm_i = b.phase(b.reqs.build("/voice/incoming", 0, sids), HOLD_EXPECT)
     if warm_i["bad"] or warm_i["unexpected"]:
         sys.exit(f"the incoming webhook did not answer a hold loop: {show('incoming', warm_i)}")
+    warm_w = b.phase(b.reqs.build(WAIT_PATH, 0, sids), HOLD_EXPECT)
+    if warm_w["bad"] or warm_w["unexpected"]:
+        sys.exit(f"the hold-loop turn did not answer a hold loop: {show('wait', warm_w)}")
     n_bare = max(2000, int(warm_b["rps"] * args.seconds))
+    n_min = max(2000, int(warm_m["rps"] * args.seconds))
     n_inc = max(1000, int(warm_i["rps"] * args.seconds))
-    print(f"warm-up: bare {warm_b['rps']:.0f} req/s, incoming {warm_i['rps']:.0f} req/s; "
-          f"{args.rounds} rounds of {n_bare} bare + {n_inc} incoming requests, "
+    print(f"warm-up: bare {warm_b['rps']:.0f}, min {warm_m['rps']:.0f}, incoming "
+          f"{warm_i['rps']:.0f}, wait {warm_w['rps']:.0f} req/s; {args.rounds} rounds, "
           f"{args.connections} keep-alive connections")
     t = time.perf_counter()
-    plan = [(b.reqs.build("/voice/bare", n_bare), b.reqs.build("/voice/incoming", n_inc))
-            for _ in range(args.rounds)]
-    print(f"pre-built and signed {args.rounds * (n_bare + n_inc)} requests in "
+    plan = []
+    for _ in range(args.rounds):
+        sids = b.reqs.sids(n_inc)
+        plan.append({"bare": b.reqs.build("/voice/bare", n_bare),
+                     "min": b.reqs.build("/voice/min", n_min),
+                     "incoming": b.reqs.build("/voice/incoming", 0, sids),
+                     "wait": b.reqs.build(WAIT_PATH, 0, sids)})  # the calls just queued
+    print(f"pre-built and signed {sum(len(v) for p in plan for v in p.values())} requests in "
           f"{time.perf_counter() - t:.1f} s")
-    bare: list[dict[str, Any]] = []
-    inc: list[dict[str, Any]] = []
-    for i, (rb, ri) in enumerate(plan):
-        order = [("bare", rb), ("incoming", ri)]
-        if i % 2:
-            order.reverse()
-        for kind, reqs in order:
-            r = b.phase(reqs, BARE_EXPECT if kind == "bare" else HOLD_EXPECT)
-            (bare if kind == "bare" else inc).append(r)
+    expect = {"bare": BARE_EXPECT, "min": MIN_EXPECT, "incoming": HOLD_EXPECT, "wait": HOLD_EXPECT}
+    res: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
+    for i, reqs in enumerate(plan):
+        # incoming always before wait (the hold-loop turns are for the calls it queued);
+        # the baselines go first on even rounds and last on odd ones
+        order = ["bare", "min", "incoming", "wait"] if i % 2 == 0 else ["incoming", "wait", "min", "bare"]
+        for kind in order:
+            r = b.phase(reqs[kind], expect[kind])
+            res[kind].append(r)
             print(f"round {i + 1} {show(kind, r)}")
     med = statistics.median
-    rb_, ri_ = med(r["rps"] for r in bare), med(r["rps"] for r in inc)
-    ratios = [x["rps"] / y["rps"] for x, y in zip(inc, bare, strict=True)]
     print()
     print(f"{'':<9}{'req/s':>8}  {'p50 ms':>7}  {'p99 ms':>7}  {'server us/req':>13}   (medians of "
           f"{args.rounds} rounds)")
-    for kind, rs in (("bare", bare), ("incoming", inc)):
+    for kind in KINDS:
+        rs = res[kind]
         print(f"{kind:<9}{med(r['rps'] for r in rs):>8.0f}  "
               f"{med(pct(r['lat'], .5) for r in rs) * 1e3:>7.2f}  "
               f"{med(pct(r['lat'], .99) for r in rs) * 1e3:>7.2f}  "
               f"{med(1e6 * r['server_cpu'] / r['n'] for r in rs):>13.0f}")
-    ratio = ri_ / rb_
-    print(f"ratio incoming/bare: {ratio:.2f} (median req/s); per-round ratios "
-          f"{', '.join(f'{x:.2f}' for x in ratios)}, median {med(ratios):.2f}; goal >= 0.6: "
-          f"{'met' if ratio >= 0.6 else 'MISSED'}")
+
+    def ratio(a: str, base: str, goal: float | None) -> None:
+        per = [x["rps"] / y["rps"] for x, y in zip(res[a], res[base], strict=True)]
+        whole = med(r["rps"] for r in res[a]) / med(r["rps"] for r in res[base])
+        verdict = "" if goal is None else f"; goal >= {goal}: {'met' if whole >= goal else 'MISSED'}"
+        print(f"ratio {a}/{base}: {whole:.2f} (median req/s); per round "
+              f"{', '.join(f'{x:.2f}' for x in per)}{verdict}")
+
+    ratio("min", "bare", None)
+    ratio("incoming", "bare", None)
+    ratio("incoming", "min", 0.8)
+    ratio("wait", "min", 0.9)
     if args.profile:
         profile(b, n_inc)
 

@@ -35,6 +35,7 @@ from ivr.telephony.signature import SignatureChecker
 from ivr.web import (
     admin,
     admin_flows,
+    benchmark,
     fallback,
     health,
     monitor,
@@ -257,6 +258,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.bench_endpoint:  # first, so route matching costs it nothing extra
         app.add_api_route("/voice/bare", health.bare, methods=["POST"], include_in_schema=False)
+        app.add_api_route("/voice/min", benchmark.minimal, methods=["POST"], include_in_schema=False)
     for module in (voice, voice_service, fallback, seats, admin, admin_flows, monitor, rates, reports,
                    health):
         app.include_router(module.router)
