@@ -45,6 +45,7 @@ from ivr.web import (
     voice,
     voice_service,
 )
+from ivr.web.changes import reload_config
 from ivr.web.fallback import Fallback, dialects
 from ivr.web.roles import TokenBook
 from ivr.web.services import Services, StoreUnavailable
@@ -86,23 +87,6 @@ async def sweep_forever(svc: Services) -> None:
         except Exception as exc:  # Redis down: try again next round
             log.warning("sweeper: %s", exc)
         await asyncio.sleep(svc.settings.sweep_interval_seconds)
-
-
-async def reload_config(svc: Services) -> None:
-    """Load the stored config, swap it in, and sync queues and seats into the ACD.
-
-    A store found empty (the first start of a center, or Redis restarted without
-    persistence) is seeded from the config this worker holds: the config folders at
-    first, else its last known config.
-    """
-    if await svc.configs().is_empty():
-        await svc.configs().seed(svc.config, who="system", message="seeded: the store was empty")
-        log.warning("no config in Redis for center %s: seeded it with the config this worker "
-                    "holds", svc.settings.center)
-    cfg = await svc.configs().load()
-    svc.config = cfg
-    await svc.redirect(await svc.store().sync_config(cfg))
-    log.info("config version %s in use", cfg.version)
 
 
 async def _stop(tasks: list[asyncio.Task[None]]) -> None:

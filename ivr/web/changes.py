@@ -5,11 +5,15 @@ used by a line, or a flow still reached by a ``goto``, is refused with the names
 its users), then written by ``cfg_write.lua`` with the client's ETag (``If-Match``)
 and the config version it was checked against. When another change landed in
 between, the candidate is rebuilt and checked again (up to three times).
+
+``reload_config`` swaps the stored config into this worker; ``create_app`` runs it at
+start and on every new version, and ``apply`` after each change it writes.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any
 
 from fastapi import HTTPException
@@ -20,11 +24,29 @@ from ivr.core.errors import ConfigError
 from ivr.web.roles import Principal
 from ivr.web.services import Services
 
+log = logging.getLogger("ivr")
 ERRORS = {
     "conflict": (409, "the resource changed since you read it (stale If-Match); read it again"),
     "exists": (409, "a resource with this id already exists"),
     "missing": (404, "no such resource"),
 }
+
+
+async def reload_config(svc: Services) -> None:
+    """Load the stored config, swap it in, and sync queues and seats into the ACD.
+
+    A store found empty (the first start of a center, or Redis restarted without
+    persistence) is seeded from the config this worker holds: the config folders at
+    first, else its last known config.
+    """
+    if await svc.configs().is_empty():
+        await svc.configs().seed(svc.config, who="system", message="seeded: the store was empty")
+        log.warning("no config in Redis for center %s: seeded it with the config this worker "
+                    "holds", svc.settings.center)
+    cfg = await svc.configs().load()
+    svc.config = cfg
+    await svc.redirect(await svc.store().sync_config(cfg))
+    log.info("config version %s in use", cfg.version)
 
 
 def etag_of(header: str | None) -> str | None:
@@ -69,8 +91,6 @@ async def apply(svc: Services, who: Principal, kind: str, rid: str, expected: st
                 doc: dict[str, Any] | None, action: str, *, flow_rev: int | None = None,
                 flow_doc: dict[str, Any] | None = None) -> dict[str, Any]:
     """Check and write one change; returns {rev, version}; raises the HTTP error to answer."""
-    from ivr.app import reload_config
-
     for _ in range(3):
         cfg = svc.config
         try:

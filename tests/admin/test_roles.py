@@ -8,7 +8,7 @@ from typing import Any
 from ivr.auth import seat_token
 from ivr.settings import DEV_ADMIN_TOKEN, DEV_MONITOR_TOKEN
 
-OPEN = {"/healthz", "/metrics"}  # /metrics is open unless IVR_METRICS_TOKEN is set
+OPEN = {"/healthz", "/livez", "/readyz", "/metrics"}  # /metrics is open unless IVR_METRICS_TOKEN is set
 
 
 def _fill(path: str) -> str:
