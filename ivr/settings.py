@@ -78,7 +78,7 @@ def tokens_file_problems(path: Path) -> list[str]:
 
 
 class Settings(BaseSettings):
-    """Everything the service reads from its environment; see README "Configuration"."""
+    """Everything the service reads from its environment; see docs/operations.md "Settings"."""
 
     # hide_input_in_errors: a refusal must never print the secrets it was given
     model_config = SettingsConfigDict(env_prefix="IVR_", env_file=".env", extra="ignore",
@@ -133,7 +133,7 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64)
     host: str = "127.0.0.1"
     port: int = 8000
-    # the archive of call records and seat intervals (ivr/archive); see README
+    # the archive of call records and seat intervals (ivr/archive); see docs/monitoring.md
     database_url: str | None = None  # postgresql+asyncpg://...; unset = SQLite in data_dir
     archive: bool = True  # run the archive consumer in every worker
     archive_stream_cap: int = Field(500_000, ge=0)  # events kept in Redis (XADD MAXLEN ~); 0 = off
