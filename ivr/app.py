@@ -30,6 +30,7 @@ from ivr.store.acd import Acd
 from ivr.store.configstore import ConfigStore
 from ivr.store.connection import make_client, open_server
 from ivr.store.journal import OUTAGE, Journal
+from ivr.telephony.jambonz_rest import JambonzCallControl
 from ivr.telephony.rest import CallControl, NullCallControl, TwilioCallControl
 from ivr.telephony.signature import SignatureChecker
 from ivr.web import (
@@ -57,6 +58,21 @@ def _call_control(settings: Settings) -> CallControl:
     if settings.rest_enabled and settings.twilio_account_sid:
         return TwilioCallControl(settings.twilio_account_sid, settings.twilio_auth_token)
     return NullCallControl()
+
+
+def _jambonz_control(settings: Settings, given: CallControl | None,
+                     shared: CallControl | None) -> CallControl:
+    """The jambonz REST API: ``given``, else from settings, else ``shared``, else none.
+
+    ``shared``: a double passed as ``call_control`` (tests) serves every dialect.
+    """
+    if given is not None:
+        return given
+    if settings.jambonz_rest_enabled and settings.jambonz_api_url and settings.jambonz_account_sid:
+        status = (settings.public_base_url or "").rstrip("/") + "/jambonz/status"
+        return JambonzCallControl(settings.jambonz_api_url, settings.jambonz_account_sid,
+                                  settings.jambonz_api_key, status_url=status)
+    return shared if shared is not None else NullCallControl()
 
 
 async def sweep_once(svc: Services) -> int:
@@ -170,8 +186,13 @@ class BodyLimit:
 
 def create_app(settings: Settings, *, clock: Clock | None = None,
                call_control: CallControl | None = None,
-               config: CenterConfig | None = None, sweeper: bool = True) -> FastAPI:
-    """The service: routers, Redis, config and background duties, from settings."""
+               config: CenterConfig | None = None, sweeper: bool = True,
+               jambonz_control: CallControl | None = None) -> FastAPI:
+    """The service: routers, Redis, config and background duties, from settings.
+
+    ``call_control`` stands in for Twilio's REST API and ``jambonz_control`` for jambonz's
+    (tests); a ``call_control`` given alone serves both dialects.
+    """
     svc = Services(
         settings=settings,
         config=config or load(settings.config_dir),
@@ -182,6 +203,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         tokens=TokenBook.from_settings(settings),
         journal=Journal(settings.data_dir / "journal"),
     )
+    svc.controls = {"twilio": svc.control,
+                    "jambonz": _jambonz_control(settings, jambonz_control, call_control)}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -214,6 +237,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
             await _stop(tasks)
             await app.state.archive.stop()
             svc.journal.close()
+            jambonz = svc.controls["jambonz"]
+            if isinstance(jambonz, JambonzCallControl) and jambonz is not jambonz_control:
+                await jambonz.aclose()
             await redis.aclose()
             server.close()
 
@@ -228,7 +254,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         openapi_url="/openapi.json" if settings.docs_open else None,
     )
     app.state.services = svc
-    app.state.dialects = dialects(settings, svc.checker, svc.control, svc.config.speech)
+    app.state.dialects = dialects(settings, svc.checker, svc.controls, svc.config.speech)
     app.state.fallback = Fallback(settings, svc.checker, app.state.dialects)
 
     async def store_down(request: Request, exc: Exception) -> JSONResponse:

@@ -96,6 +96,14 @@ class Settings(BaseSettings):
     twilio_auth_token: str = DEV_AUTH_TOKEN
     backup_number: str = SHIPPED_BACKUP_NUMBER
     jambonz_webhook_secret: str = ""  # the jambonz application's webhook secret (Jambonz-Signature)
+    # jambonz REST API (redirects, callbacks, warm transfers of calls on jambonz); all three
+    # or none: without them a jambonz caller connects at its next hold-loop turn
+    jambonz_api_url: str | None = None  # https://jambonz.example/v1 (the /v1 may be left out)
+    jambonz_account_sid: str | None = None
+    jambonz_api_key: str = ""  # a jambonz API key (Bearer), secret
+    # the platform of calls the service places itself (queued callbacks) unless the line names
+    # one (``dialect:`` in numbers/plan.yaml); a call that came in keeps its own platform
+    dialect: Literal["twilio", "jambonz"] = "twilio"
     seat_secret: str = DEV_SEAT_SECRET
     admin_token: str = DEV_ADMIN_TOKEN
     monitor_token: str = DEV_MONITOR_TOKEN
@@ -158,6 +166,8 @@ class Settings(BaseSettings):
                    ("IVR_TWILIO_AUTH_TOKEN", self.twilio_auth_token)]
         if self.jambonz_webhook_secret:  # empty: /jambonz/ webhooks refuse every request
             secrets.append(("IVR_JAMBONZ_WEBHOOK_SECRET", self.jambonz_webhook_secret))
+        if self.jambonz_api_url or self.jambonz_api_key or self.jambonz_account_sid:
+            secrets.append(("IVR_JAMBONZ_API_KEY", self.jambonz_api_key))
         for name, value in secrets:
             problem = secret_problem(value)
             if problem:
@@ -170,6 +180,7 @@ class Settings(BaseSettings):
             out += token_list_problems("IVR_METRICS_TOKEN", self.metrics_token)
         if self.tokens_file:
             out += tokens_file_problems(self.tokens_file)
+        out += self._jambonz_problems()
         if not self.validate_signatures:
             out.append("IVR_VALIDATE_SIGNATURES cannot be off")
         if not self.public_base_url:
@@ -181,6 +192,23 @@ class Settings(BaseSettings):
             out.append("IVR_BACKUP_NUMBER is the shipped example: set the real backup line")
         elif not (E164.match(self.backup_number) or SIP_URI.match(self.backup_number)):
             out.append("IVR_BACKUP_NUMBER must be an E.164 number or a sip: URI")
+        return out
+
+    def _jambonz_problems(self) -> list[str]:
+        """The jambonz REST settings go together; a jambonz deployment needs them and its secret."""
+        out = []
+        given = [self.jambonz_api_url, self.jambonz_account_sid, self.jambonz_api_key]
+        if any(given) and not all(given):
+            out.append("IVR_JAMBONZ_API_URL, IVR_JAMBONZ_ACCOUNT_SID and IVR_JAMBONZ_API_KEY "
+                       "go together: set all three or none")
+        if self.jambonz_api_url and not re.match(r"^https?://[^\s/]+", self.jambonz_api_url):
+            out.append("IVR_JAMBONZ_API_URL must be an http(s) URL")
+        if self.dialect == "jambonz":
+            if not self.jambonz_webhook_secret:
+                out.append("IVR_DIALECT is jambonz: IVR_JAMBONZ_WEBHOOK_SECRET is required")
+            if not all(given):
+                out.append("IVR_DIALECT is jambonz: the jambonz REST settings are required "
+                           "(IVR_JAMBONZ_API_URL, IVR_JAMBONZ_ACCOUNT_SID, IVR_JAMBONZ_API_KEY)")
         return out
 
     @property
@@ -199,3 +227,8 @@ class Settings(BaseSettings):
     def rest_enabled(self) -> bool:
         """Whether real Twilio REST credentials are configured."""
         return bool(self.twilio_account_sid) and self.twilio_auth_token != DEV_AUTH_TOKEN
+
+    @property
+    def jambonz_rest_enabled(self) -> bool:
+        """Whether the jambonz REST API is configured (URL, account and API key)."""
+        return bool(self.jambonz_api_url and self.jambonz_account_sid and self.jambonz_api_key)

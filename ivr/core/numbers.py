@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import Literal
 from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -47,6 +48,9 @@ class Line(BaseModel):
     notice: str = ""
     priority: int = Field(0, ge=0, le=9)
     widen_after: float | None = Field(30.0, ge=0)
+    # the platform of the calls the service places for this line (queued callbacks);
+    # None: the deployment's (IVR_DIALECT). Calls that come in keep their own platform.
+    dialect: Literal["twilio", "jambonz"] | None = None
 
     @model_validator(mode="after")
     def _notice_for_whole_merge(self) -> Line:

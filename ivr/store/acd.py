@@ -116,17 +116,19 @@ class Acd:
         digest = hashlib.sha256(f"{self.keys.center}:{number}".encode()).hexdigest()[:20]
         return (digest, calls, int(window * 1000))
 
-    async def begin(self, sid: str, line: str, caller: str, number: str = "") -> Result:
-        """A call enters the IVR (``number``: the caller's, for the repeated-call limit)."""
-        return await self._run("begin", sid, line, caller, *self._limit(number))
+    async def begin(self, sid: str, line: str, caller: str, number: str = "",
+                    dialect: str = "") -> Result:
+        """A call enters the IVR (``number``: for the call limit; ``dialect``: kept as ``dl``)."""
+        return await self._run("begin", sid, line, caller, *self._limit(number), dialect)
 
     async def enqueue(self, sid: str, line: str, action: EnqueueAction, caller: str,
-                      language: str = "zh-CN", closed_from: str = "", number: str = "") -> Result:
+                      language: str = "zh-CN", closed_from: str = "", number: str = "",
+                      dialect: str = "") -> Result:
         """A call asks for a seat: offered at once, or waiting with its position."""
         widen = -1 if action.widen_after is None else int(action.widen_after * 1000)
         return await self._run("enqueue", sid, line, action.queue, action.skill,
                                action.priority, widen, caller, language, closed_from,
-                               *self._limit(number))
+                               *self._limit(number), dialect)
 
     async def wait(self, sid: str) -> Result:
         """Where a waiting call stands."""

@@ -26,6 +26,11 @@ from ivr.telephony.rest import CallControl
 from ivr.telephony.signature import SignatureChecker
 from ivr.telephony.twiml_render import TwimlRenderer
 
+#: The path prefix of each dialect's webhooks (``/voice/wait``, ``/jambonz/wait``).
+PREFIXES = {"twilio": "/voice", "jambonz": "/jambonz"}
+#: The dialect of a path prefix.
+BY_PREFIX = {prefix: name for name, prefix in PREFIXES.items()}
+
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
     """A header by name, whatever its case (Starlette's headers are already case-blind)."""

@@ -7,7 +7,10 @@
   (``{"type": "phone", "number": ...}``, or ``sip``/``user`` by prefix), ``call_hook``
   and ``call_status_hook`` (jambonz requires one when ``call_hook`` is given: without a
   ``status_callback`` the service's status URL given at construction); answers 201
-  ``{"sid": ...}``.
+  ``{"sid": ...}``;
+- fetch_status: ``GET {base}/v1/Accounts/{account}/Calls/{call_sid}``, whose ``call_status``
+  uses Twilio's names for the final states (``completed``, ``failed``, ``busy``,
+  ``no-answer``); a call jambonz no longer knows (404) or an unreachable server is None.
 
 Authorisation is ``Bearer <api key>``. A redirect runs in the background, as Twilio's
 does, so the webhook that caused it answers at once; a failure is logged and the call
@@ -75,6 +78,16 @@ class JambonzCallControl:
         if resp.status_code != 201:
             raise RuntimeError(f"jambonz refused the call to {to}: HTTP {resp.status_code}")
         return str(resp.json()["sid"])
+
+    async def fetch_status(self, call_sid: str) -> str | None:
+        """The call's status as jambonz knows it; None when jambonz cannot say."""
+        try:
+            resp = await self._client.get(f"{self._calls}/{call_sid}", headers=self._headers)
+            status = resp.json().get("call_status") if resp.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            log.warning("could not fetch the status of call %s from jambonz", call_sid)
+            return None
+        return str(status) if isinstance(status, str) else None
 
     async def drain(self) -> None:
         """Wait for redirects still under way (at shutdown, and in tests)."""

@@ -10,6 +10,7 @@ comes back here and hangs up. The two fixed answers are rendered once per proces
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -20,7 +21,7 @@ from ivr.telephony import compose
 from ivr.telephony import doc as d
 from ivr.telephony.dialect import Dialect, JambonzDialect, TwilioDialect
 from ivr.telephony.jambonz_hooks import JambonzSignature
-from ivr.telephony.rest import CallControl
+from ivr.telephony.rest import CallControl, NullCallControl
 from ivr.telephony.signature import SignatureChecker
 
 router = APIRouter(tags=["voice"])
@@ -32,15 +33,23 @@ def apology_doc(backup_number: str, action: str) -> d.Doc:
     return compose.apology(backup_number, action)
 
 
-def dialects(settings: Settings, checker: SignatureChecker, control: CallControl,
+def dialects(settings: Settings, checker: SignatureChecker,
+             controls: CallControl | Mapping[str, CallControl],
              speech: SpeechTable | None = None) -> dict[str, Dialect]:
-    """The deployment's dialects by name, as the voice webhooks' path prefixes pick them."""
+    """The deployment's dialects by name, as the voice webhooks' path prefixes pick them.
+
+    ``controls``: each dialect's REST API by name, or one for both.
+    """
+    by_name = controls if isinstance(controls, Mapping) else {}
+    shared: CallControl | None = None if isinstance(controls, Mapping) else controls
     table = speech or SpeechTable.standard()
     # no secret configured: nothing can sign, so every jambonz request is refused
     jsig = JambonzSignature(settings.jambonz_webhook_secret or [], time.time,
                             enabled=settings.validate_signatures)
-    return {"twilio": TwilioDialect(table, checker, control),
-            "jambonz": JambonzDialect(table, jsig, control)}
+    return {"twilio": TwilioDialect(table, checker, by_name.get("twilio") or shared
+                                    or NullCallControl()),
+            "jambonz": JambonzDialect(table, jsig, by_name.get("jambonz") or shared
+                                      or NullCallControl())}
 
 
 class Fallback:

@@ -34,12 +34,11 @@ from redis.exceptions import RedisError, ResponseError
 
 from ivr.core.waiting import APOLOGY
 from ivr.telephony import compose
-from ivr.telephony.dialect import Dialect
+from ivr.telephony.dialect import BY_PREFIX, PREFIXES, Dialect
 from ivr.telephony.doc import Doc
 from ivr.web.services import Services
 
 log = logging.getLogger("ivr.voice")
-PREFIXES = {"twilio": "/voice", "jambonz": "/jambonz"}
 LANG_KEYS = frozenset({"lang", "lg"})
 INT_KEYS = frozenset({"r", "t", "pr", "loop", "pos"})
 FLOAT_KEYS = frozenset({"wd"})
@@ -74,6 +73,11 @@ class Hook:
     params: dict[str, str]
     query: dict[str, str]
     prefix: str = "/voice"
+
+    @property
+    def dialect(self) -> str:
+        """The telephony dialect this request came in on (``twilio``, ``jambonz``)."""
+        return BY_PREFIX.get(self.prefix, "twilio")
 
     def path(self, name: str) -> str:
         """The path of webhook ``name`` (``/wait``) on the prefix this request came in on."""

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from ivr.auth import check_seat_token
 from ivr.core.ids import IDENT
-from ivr.telephony.rest import can_act
+from ivr.telephony.rest import CallControl, can_act
 from ivr.web.services import Svc
 
 router = APIRouter(prefix="/api/seats", tags=["seats"])
@@ -123,20 +123,22 @@ async def transfer(seat_id: AuthedSeat, body: TransferBody, svc: Svc) -> Handoff
     # Record only what happened: check, do the telephony part, then record the hand-off.
     res = await _handoff(svc, seat_id, "transfer", body.target, warm, commit=False)
     sid = str(res["sid"])
+    info = await svc.store().call_info(sid)
+    dialect = svc.dialect_of(info)  # the call is handed on through its own platform
+    control = _control(svc, dialect)
     if not warm:
         res = await _handoff(svc, seat_id, "transfer", body.target, warm)
-        await svc.control.redirect(sid, svc.url("/voice/transfer-out", target=body.target))
+        await control.redirect(sid, svc.hook_url(dialect, "/transfer-out", target=body.target))
     else:
         # the target is called into the room first (the step that can be refused); then
         # the seat's leg moves to the room, and the caller's <Dial> ends: its action
         # (/voice/dial-done) sees the recorded warm transfer and joins the same room
         room = f"xfer-{sid}"
-        info = await svc.store().call_info(sid)
         line = svc.config.line(info.get("ln", ""))
         try:
-            await svc.control.create_call(target.dial or target.number,
-                                          svc.settings.callback_from or (line.number if line else ""),
-                                          svc.url("/voice/conference", room=room))
+            await control.create_call(target.dial or target.number,
+                                      svc.settings.callback_from or (line.number if line else ""),
+                                      svc.hook_url(dialect, "/conference", room=room))
         except Exception as exc:
             log.warning("warm transfer of %s to %s: the call to the target failed: %s",
                         sid, body.target, exc)
@@ -144,12 +146,21 @@ async def transfer(seat_id: AuthedSeat, body: TransferBody, svc: Svc) -> Handoff
                                      "caller stays with you") from exc
         res = await _handoff(svc, seat_id, "transfer", body.target, warm)
         if res.get("leg"):
-            await svc.control.redirect(str(res["leg"]), svc.url(
-                "/voice/conference", room=room, call=sid, seat=seat_id))
+            await control.redirect(str(res["leg"]), svc.hook_url(
+                dialect, "/conference", room=room, call=sid, seat=seat_id))
         else:  # the seat's leg is unknown: move the caller instead (the seat drops)
-            await svc.control.redirect(sid, svc.url("/voice/conference", room=room))
+            await control.redirect(sid, svc.hook_url(dialect, "/conference", room=room))
     await svc.redirect(res.get("redirect", []))
     return HandoffOut(call=sid, action=f"{body.mode} transfer to {body.target}")
+
+
+def _control(svc: Svc, dialect: str) -> CallControl:
+    """The REST API of the call's platform; 503 when that platform has none."""
+    control = svc.control_for(dialect)
+    if not can_act(control):
+        raise HTTPException(503, f"hand-offs of calls on {dialect} need its REST API; set its "
+                                 "credentials")
+    return control
 
 
 async def _handoff(svc: Svc, seat_id: str, kind: str, what: str, keep: bool,
@@ -158,9 +169,10 @@ async def _handoff(svc: Svc, seat_id: str, kind: str, what: str, keep: bool,
 
     409 if the seat has no call; 503 if this service cannot act on live calls.
     """
-    if not can_act(svc.control):
+    if not svc.can_act():
         raise HTTPException(503, "hand-offs need the telephony REST API; set its credentials "
-                                 "(IVR_TWILIO_ACCOUNT_SID and IVR_TWILIO_AUTH_TOKEN)")
+                                 "(IVR_TWILIO_ACCOUNT_SID and IVR_TWILIO_AUTH_TOKEN, or the "
+                                 "IVR_JAMBONZ_API_* settings)")
     res = await svc.store().handoff(seat_id, kind, what, keep=keep, commit=commit)
     if res.get("error"):
         raise HTTPException(409, str(res["error"]))
@@ -176,8 +188,9 @@ async def exclusion(seat_id: AuthedSeat, body: ExclusionBody, svc: Svc) -> Hando
     res = await _handoff(svc, seat_id, "exclusion", body.topic, False)
     sid = str(res["sid"])
     info = await svc.store().call_info(sid)
-    await svc.control.redirect(sid, svc.url("/voice/exclusion", topic=body.topic,
-                                            lang=info.get("lg", "zh-CN")))
+    dialect = svc.dialect_of(info)
+    await svc.control_for(dialect).redirect(sid, svc.hook_url(
+        dialect, "/exclusion", topic=body.topic, lang=info.get("lg", "zh-CN")))
     await svc.redirect(res.get("redirect", []))
     return HandoffOut(call=sid, action=f"exclusion {body.topic}")
 

@@ -20,7 +20,8 @@ from ivr.store.acd import Acd, Result
 from ivr.store.configstore import ConfigStore
 from ivr.store.connection import Breaker
 from ivr.store.journal import OUTAGE, Arg, Journal
-from ivr.telephony.rest import CallControl
+from ivr.telephony.dialect import PREFIXES
+from ivr.telephony.rest import CallControl, can_act
 from ivr.telephony.signature import SignatureChecker
 
 log = logging.getLogger("ivr.events")
@@ -33,7 +34,12 @@ class StoreUnavailable(RuntimeError):
 
 @dataclass
 class Services:
-    """The wired parts of one running service."""
+    """The wired parts of one running service.
+
+    ``control`` is Twilio's REST API; ``controls`` holds each dialect's (``twilio``,
+    ``jambonz``). A call is acted on through the platform it came in on (the call record's
+    ``dl``); calls the service places go through the line's ``dialect`` or the deployment's.
+    """
 
     settings: Settings
     config: CenterConfig
@@ -45,12 +51,35 @@ class Services:
     cfgstore: ConfigStore | None = None
     breaker: Breaker = field(default_factory=Breaker)  # after a Redis failure: skip Redis
     journal: Journal = field(default_factory=lambda: Journal(Path(".ivr-data") / "journal"))
+    controls: dict[str, CallControl] = field(default_factory=dict)  # by dialect name
 
     def url(self, path: str, **query: str | int) -> str:
         """An absolute URL on our public base (or a relative one without it) for TwiML."""
         base = (self.settings.public_base_url or "").rstrip("/")
         qs = urlencode({k: v for k, v in query.items() if v is not None and v != ""})
         return f"{base}{path}" + (f"?{qs}" if qs else "")
+
+    def hook_url(self, dialect: str, path: str, **query: str | int) -> str:
+        """The URL of webhook ``path`` (``/wait``) under ``dialect``'s prefix (``/jambonz``)."""
+        return self.url(PREFIXES.get(dialect, "/voice") + path, **query)
+
+    def control_for(self, dialect: str) -> CallControl:
+        """The REST API of ``dialect`` (Twilio's when it has none of its own)."""
+        return self.controls.get(dialect, self.control)
+
+    def dialect_of(self, info: dict[str, str]) -> str:
+        """The dialect a call came in on (its record's ``dl``; else the deployment's)."""
+        dialect = info.get("dl") or self.settings.dialect
+        return dialect if dialect in PREFIXES else "twilio"
+
+    def outbound_dialect(self, line_id: str) -> str:
+        """The dialect of calls the service places for a line (its own, else the deployment's)."""
+        line = self.config.line(line_id)
+        return (line.dialect if line else None) or self.settings.dialect
+
+    def can_act(self) -> bool:
+        """Whether some dialect's REST API can act on live calls."""
+        return any(can_act(c) for c in (self.control, *self.controls.values()))
 
     def configs(self) -> ConfigStore:
         """The config store, or an error if Redis was never connected."""
@@ -94,7 +123,8 @@ class Services:
         ended = 0
         for sid in await self.store().reconcile_candidates(
                 self.settings.reconcile_after_seconds, self.settings.reconcile_every_seconds):
-            status = await self.control.fetch_status(sid)
+            info = await self.store().call_info(sid) if self.controls else {}
+            status = await self.control_for(self.dialect_of(info)).fetch_status(sid)
             if status in FINAL_STATUSES:
                 log.warning("call %s is %s on the platform but live here: ended it", sid, status)
                 await self.event("hangup", sid, status, "")
@@ -104,15 +134,17 @@ class Services:
     async def redirect(self, sids: list[str]) -> None:
         """Connect calls a seat was reserved for (hold-loop redirect, or call back).
 
-        Callers who asked for a callback and hung up are called back instead.
+        Each call is redirected through the platform it came in on, to that platform's
+        webhooks. Callers who asked for a callback and hung up are called back instead.
         """
         callbacks = any(q.callback for q in self.config.roster.queues)
         for sid in sids:
-            info = await self.store().call_info(sid) if callbacks else {}
+            info = await self.store().call_info(sid) if callbacks or self.controls else {}
             if info.get("cb") == "1" and info.get("gone") == "1":
                 await self.call_back(sid, info)
             else:
-                await self.control.redirect(sid, self.url("/voice/wait"))
+                dialect = self.dialect_of(info)
+                await self.control_for(dialect).redirect(sid, self.hook_url(dialect, "/wait"))
 
     async def call_back(self, sid: str, info: dict[str, str]) -> None:
         """Place the call back to a caller whose place in line has come up."""
@@ -121,10 +153,11 @@ class Services:
         line = self.config.line(info.get("ln", ""))
         from_ = (policy.caller_id if policy and policy.caller_id else
                  self.settings.callback_from or (line.number if line else ""))
+        dialect = self.outbound_dialect(info.get("ln", ""))
         try:
-            await self.control.create_call(
-                info.get("cbn", ""), from_, self.url("/voice/callback-connect", call=sid),
-                status_callback=self.url("/voice/callback-status", call=sid))
+            await self.control_for(dialect).create_call(
+                info.get("cbn", ""), from_, self.hook_url(dialect, "/callback-connect", call=sid),
+                status_callback=self.hook_url(dialect, "/callback-status", call=sid))
         except Exception:  # no REST credentials or Twilio refused: count a failed attempt
             attempts, retry = (policy.max_attempts, policy.retry_seconds) if policy else (1, 60)
             res = await self.store().callback_failed(sid, attempts, retry)

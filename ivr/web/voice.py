@@ -92,7 +92,8 @@ async def run_step(svc: Services, line: Line, line_id: str, step: Step, hook: Ho
         if len(lead.verbs):
             # say the notice first; the call joins the queue when it has been heard, so
             # the notice holds no seat and does not count as waiting
-            refused = _refused((await acd.begin(sid, line_id, mask(caller), number)).get("st"), lang)
+            began = await acd.begin(sid, line_id, mask(caller), number, hook.dialect)
+            refused = _refused(began.get("st"), lang)
             if refused:
                 return refused
             return lead.then(d.Redirect(svc.url(
@@ -112,7 +113,8 @@ async def run_step(svc: Services, line: Line, line_id: str, step: Step, hook: Ho
     for a in step.actions:
         if isinstance(a, ExclusionAction):
             await acd.note(sid, "exclusion", a.topic, line_id, mask(caller))
-    refused = _refused((await acd.begin(sid, line_id, mask(caller), number)).get("st"), lang)
+    began = await acd.begin(sid, line_id, mask(caller), number, hook.dialect)
+    refused = _refused(began.get("st"), lang)
     if refused:
         return refused
     gather_url = _gather_url(svc, hook, line_id, step.position) if step.position else None
@@ -134,7 +136,7 @@ async def enqueue(svc: Services, hook: Hook, line_id: str, action: EnqueueAction
         closed_from, action = queue.id, EnqueueAction(queue.overflow.to, "any",
                                                       action.priority, action.widen_after)
     res = await svc.store().enqueue(sid, line_id, action, caller, lang, closed_from,
-                                    number=_number(svc, hook))
+                                    number=_number(svc, hook), dialect=hook.dialect)
     refused = _refused(res.get("st"), lang)
     if refused:
         return refused

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from ivr.configfiles import load, load_speech, read_raw
 from ivr.core.errors import ConfigError
@@ -29,6 +19,7 @@ from ivr.telephony.jambonz_rest import JambonzCallControl
 from ivr.telephony.rest import CallControl, RecordingCallControl
 from ivr.telephony.signature import SignatureChecker
 from tests.specs.lint import jambonz_findings, rest_findings, twiml_findings
+from tests.telephony.fake_jambonz import FakeJambonz
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEECH = SpeechTable.standard()
@@ -111,47 +102,6 @@ def test_unlisted_languages_fall_back() -> None:
 
 
 # --- jambonz REST over real HTTP ---------------------------------------------------------
-
-class FakeJambonz:
-    """A jambonz REST endpoint on loopback (uvicorn) that records what it is sent."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, str, dict[str, Any], str]] = []
-        self.fail = False
-        app = Starlette(routes=[
-            Route("/v1/Accounts/{acct}/Calls", self._create, methods=["POST"]),
-            Route("/v1/Accounts/{acct}/Calls/{sid}", self._update, methods=["PUT"]),
-        ])
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                    log_level="warning", lifespan="off", ws="none"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    async def _create(self, request: Request) -> Response:
-        self.requests.append(("POST", request.url.path, await request.json(),
-                              request.headers.get("authorization", "")))
-        return JSONResponse({"sid": "call-7"}, status_code=500 if self.fail else 201)
-
-    async def _update(self, request: Request) -> Response:
-        self.requests.append(("PUT", request.url.path, await request.json(),
-                              request.headers.get("authorization", "")))
-        return Response(status_code=404 if self.fail else 202)
-
-
-@pytest.fixture
-def fake_jambonz() -> Iterator[FakeJambonz]:
-    fake = FakeJambonz()
-    fake.thread.start()
-    deadline = time.monotonic() + 10
-    while not fake.server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert fake.server.started
-    yield fake
-    fake.server.should_exit = True
-    fake.thread.join(timeout=10)
-
 
 async def test_jambonz_call_control_redirects_and_places_calls(fake_jambonz: FakeJambonz) -> None:
     control = JambonzCallControl(f"http://127.0.0.1:{fake_jambonz.port}", "acc-1", "key-9",

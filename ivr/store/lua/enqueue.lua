@@ -4,7 +4,8 @@
 -- ARGV[6] priority 0-9, ARGV[7] widen-after ms (-1 never), ARGV[8] masked caller,
 -- ARGV[9] the call's language, ARGV[10] queue the call was turned away from because it
 -- is closed ('' = none; counted as an overflow from it), ARGV[11] caller digest ('' = no
--- limit), ARGV[12] calls allowed per window, ARGV[13] window ms
+-- limit), ARGV[12] calls allowed per window, ARGV[13] window ms, ARGV[14] the telephony
+-- dialect the call came in on (kept as 'dl' when the call starts here)
 -- Returns JSON status: {st='limited'} over the repeated-call limit,
 -- {st='offered', seat, ep, ring} when a seat was reserved at once,
 -- {st='waiting', pos, logged, aht, waited} when it waits, or the state of a call that
@@ -13,6 +14,7 @@ local sid, line, q, sk = str_arg(2, 128), str_arg(3, 64), str_arg(4, 64), str_ar
 local prio, wd = int_arg(6, 0, 9), int_arg(7, -1, 1e10)
 local from, lang, closed = str_arg(8, 64), str_arg(9, 16), str_arg(10, 64)
 local limit, window = int_arg(12, 0, 1e6), int_arg(13, 0, 1e10)
+local dialect = str_arg(14, 16)
 local ck = K.call(sid)
 local st = redis.call('HGET', ck, 'st')
 if st and st ~= 'ivr' then
@@ -24,7 +26,7 @@ if not st then
   if rate_limited(sid, line, ARGV[11], limit, window) then
     return cjson.encode({st = 'limited'})
   end
-  redis.call('HSET', ck, 'ln', line, 't1', NOW, 'fr', from)
+  redis.call('HSET', ck, 'ln', line, 't1', NOW, 'fr', from, 'dl', dialect)
   redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
   redis.call('ZADD', K.live(), NOW, sid)
   count(nil, line, 'calls', 1)
