@@ -8,10 +8,14 @@ BIN := $(VENV)/bin
 
 .PHONY: setup run test lint bench clean browser specs
 
-$(BIN)/ivr: pyproject.toml
+# Installs exactly the versions in uv.lock, and only those (run `uv lock` after changing
+# pyproject.toml's dependencies: --locked stops when the lock is out of date). Needs only
+# python3 and PyPI: pip bootstraps uv into the virtualenv once; the sync then keeps uv at
+# its locked version (it is in the dev extra) and removes what the lock does not name.
+$(BIN)/ivr: pyproject.toml uv.lock
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	test -x $(BIN)/uv || $(BIN)/pip install -q 'uv>=0.5'
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --locked --extra dev
 	touch $(BIN)/ivr
 
 setup: $(BIN)/ivr

@@ -9,6 +9,9 @@ import click
 
 from ivr.settings import Settings
 
+#: Seconds a worker of ``ivr serve --workers N`` may take to start and to answer a ping.
+WORKER_START_SECONDS = 30
+
 
 def settings_or_exit() -> Settings:
     """Settings from the environment, or a clean error naming each bad setting (no values)."""
@@ -49,8 +52,12 @@ def serve(host: str | None, port: int | None, workers: int | None, demo: bool) -
 
         stop = serve_demo(settings, host, port)
     try:
+        # A spawned worker imports this command (its __main__) before it answers uvicorn's
+        # health pings; on a loaded host that took over uvicorn's 5 s and every worker was
+        # killed and respawned for ever. Allow WORKER_START_SECONDS.
         uvicorn.run("ivr.asgi:app", host=host, port=port, workers=n, log_level=settings.log_level,
-                    log_config=uvicorn_config(settings.log_level))
+                    log_config=uvicorn_config(settings.log_level),
+                    timeout_worker_healthcheck=WORKER_START_SECONDS)
     finally:
         if stop is not None:
             stop()

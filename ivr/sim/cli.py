@@ -19,6 +19,7 @@ from ivr.phone.cli import quiet_service
 from ivr.phone.service import scratch_redis, scratch_settings
 from ivr.settings import Settings
 from ivr.sim.engine import SimResult, Simulation
+from ivr.sim.plot import missing_matplotlib
 from ivr.sim.report import erlang, render, summary
 from ivr.sim.scenario import (
     PROFILES,
@@ -153,6 +154,8 @@ def simulate(hours: float, rates: tuple[str, ...], seats: tuple[str, ...],
     invariants are asserted while it runs. Exits 1 if any invariant broke.
     """
     settings = Settings()
+    if plot is not None and (why := missing_matplotlib()):  # before the run, not after it
+        raise click.UsageError(why)
     try:
         if single_queue is not None:
             config = textbook_config(single_queue, aht)

@@ -8,6 +8,16 @@ from ivr.sim.engine import SimResult
 from ivr.sim.stats import series_answer_rate
 
 
+def missing_matplotlib() -> str | None:
+    """Why ``--plot`` cannot draw here (matplotlib is an optional extra), or None."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return ("--plot needs matplotlib, an optional extra: pip install 'ivr12345[plot]' "
+                "(in a checkout: make setup, or uv sync --extra plot)")
+    return None
+
+
 def plot(result: SimResult, path: Path) -> None:
     """Draw callers waiting and busy seats per queue, and the answer rate per 15 minutes."""
     import matplotlib
