@@ -29,6 +29,9 @@ import httpx
 import pytest
 import redis
 
+from ivr.app import create_app
+from ivr.auth import seat_token
+from ivr.settings import Settings
 from ivr.store.keys import Keys
 from tests.security.conftest import PROD, PROD_SECRETS, ROOT, IvrServe, clean_env
 
@@ -140,6 +143,34 @@ def test_query_tokens_are_refused_on_admin_and_monitor_json_routes(prod: IvrServ
         after = c.get("/api/lines/12328", headers=ADMIN)
         assert after.json()["data"] == line.json()["data"]
         assert after.headers["ETag"] == line.headers["ETag"]
+
+
+QUERY_TOKEN_OK = {"/api/metrics/stream"}  # EventSource cannot send a header
+PATH_VALUES = {"seat_id": "p01", "seat": "p01", "action": "login", "rid": "12328",
+               "fid": "dual-number", "rev": "1"}
+
+
+def api_operations() -> list[tuple[str, str]]:
+    """(method, path) of every /api operation of the service, from its OpenAPI document."""
+    app = create_app(Settings(config_dir=ROOT))  # nothing connects before the lifespan
+    ops = [(method.upper(), path.format(**PATH_VALUES))
+           for path, item in app.openapi()["paths"].items() if path.startswith("/api/")
+           for method in item if path not in QUERY_TOKEN_OK]
+    return [*ops, ("GET", "/metrics")]
+
+
+def test_no_api_operation_takes_a_query_token(prod: IvrServe) -> None:
+    ops = api_operations()
+    assert len(ops) > 40 and ("PUT", "/api/plan") in ops
+    seat = seat_token(PROD_SECRETS["IVR_SEAT_SECRET"], "p01")
+    with httpx.Client(base_url=prod.base, timeout=10) as c:
+        audit = c.get("/api/audit", headers=ADMIN).json()
+        for method, path in ops:
+            for token in (ADMIN_T, MONITOR_T, METRICS_T, seat):
+                resp = c.request(method, path, params={"token": token},
+                                 headers={"If-Match": '"1"', "If-None-Match": "*"})
+                assert resp.status_code == 401, (method, path, resp.status_code, resp.text[:200])
+        assert c.get("/api/audit", headers=ADMIN).json() == audit, "a query token changed config"
 
 
 def test_the_stream_and_the_dashboard_take_a_query_token(prod: IvrServe) -> None:
