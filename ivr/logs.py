@@ -13,9 +13,12 @@ import re
 from typing import Any
 
 # a number: an optional + (or its URL encoding), then 11 to 15 digits, single spaces or
-# hyphens (or their URL encodings) allowed between digits; no digit or letter either side
+# hyphens (or their URL encodings) allowed between digits; no digit or ASCII letter either
+# side (a CallSid's digits stay), while Chinese text around a number does not hide it
+# (``\w`` would: to Python every Chinese character is a letter)
 _SEP = r"(?:[ \-]|%20|%2[Dd])"
-_NUMBER = re.compile(rf"(?<![\w*%])(\+|%2[Bb])?(\d(?:{_SEP}?\d){{10,14}})(?!{_SEP}?\d)(?![\w])")
+_NUMBER = re.compile(
+    rf"(?<![A-Za-z0-9_*%])(\+|%2[Bb])?(\d(?:{_SEP}?\d){{10,14}})(?!{_SEP}?\d)(?![A-Za-z0-9_])")
 _SEPS = re.compile(_SEP)
 _TOKEN = re.compile(r"(?i)((?:\b|_)(?:token|access_token|secret|signature)(?:=|%3D))[^&\s\"'#]+")
 _BEARER = re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}")

@@ -362,6 +362,7 @@ TRACEBACK_SPELLINGS = {  # a kept event whose time is a number: int() fails, wit
     "%2B8613800138006": "%2B86138****8006",
     "+86 138 0013 8007": "+86138****8007",
     "+86-138-0013-8008": "+86138****8008",
+    "来电13800138009转人工": "来电138****8009转人工",  # Chinese either side
 }
 
 
