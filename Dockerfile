@@ -31,6 +31,6 @@ VOLUME ["/data"]
 # Liveness only (/livez: the process answers HTTP). Readiness is /readyz (Redis answers a
 # PING): route traffic by it, never restart by it, so a worker that answers callers with
 # the apology during a Redis outage is not restarted. Docker has only one check: liveness.
-HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import os,sys,urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:%s/livez' % os.environ.get('IVR_PORT', '8000'), timeout=2).status == 200 else 1)"
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s CMD python -c "import os,sys,urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:%s/livez' % os.environ.get('IVR_PORT', '8000'), timeout=2).status == 200 else 1)"
 # `ivr serve` runs uvicorn with every phone number masked in the logs (IVR_WORKERS workers)
 CMD ["ivr", "serve"]

@@ -11,10 +11,11 @@ import yaml
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SEAT_SECRET = "dev-seat-secret-change-me"
-DEV_ADMIN_TOKEN = "dev-admin-token"
-DEV_MONITOR_TOKEN = "dev-monitor-token"
-DEV_AUTH_TOKEN = "dev-auth-token"
+# Development defaults, public on purpose: production refuses every one of them.
+DEV_SEAT_SECRET = "dev-seat-secret-change-me"  # noqa: S105
+DEV_ADMIN_TOKEN = "dev-admin-token"  # noqa: S105
+DEV_MONITOR_TOKEN = "dev-monitor-token"  # noqa: S105
+DEV_AUTH_TOKEN = "dev-auth-token"  # noqa: S105
 DEV_SECRETS = (DEV_SEAT_SECRET, DEV_ADMIN_TOKEN, DEV_MONITOR_TOKEN, DEV_AUTH_TOKEN)
 SHIPPED_BACKUP_NUMBER = "+8612345000000"
 MIN_SECRET_CHARS = 32  # a Twilio auth token is 32 hex characters

@@ -96,14 +96,13 @@ class ArchiveService:
                                      short_ms=int(st.short_abandon_seconds * 1000),
                                      batch=st.archive_batch,
                                      claim_idle_ms=int(st.archive_claim_idle_seconds * 1000))
-        self.tasks.append(asyncio.create_task(self._run()))
+        self.tasks.append(asyncio.create_task(self._run(self.engine)))
 
-    async def _run(self) -> None:
-        assert self.engine is not None
+    async def _run(self, engine: AsyncEngine) -> None:
         delay = 0.5
         while True:
             try:
-                await migrate(self.engine)
+                await migrate(engine)
                 break
             except asyncio.CancelledError:
                 raise
@@ -113,7 +112,7 @@ class ArchiveService:
                 delay = min(delay * 2, 10.0)
         self.ready.set()
         if self.archiver is not None:
-            self.tasks.append(asyncio.create_task(keep_retention(self.engine, self.settings)))
+            self.tasks.append(asyncio.create_task(keep_retention(engine, self.settings)))
             await self.archiver.run()
 
     async def stop(self) -> None:

@@ -96,6 +96,7 @@ def serve_demo(settings: Settings, host: str, port: int, per_queue: int = 3) -> 
     """For ``ivr serve --demo``: demo seats of the config folders at this host and port."""
     from ivr.configfiles import load
 
-    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    # a comparison, not a bind: a service on every interface is reached on loopback
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
     return start_demo_thread(f"http://{local}:{port}", settings,
                              demo_seat_ids(load(settings.config_dir), per_queue))

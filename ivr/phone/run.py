@@ -137,7 +137,8 @@ def _agents(opts: CallOptions, line: _Line, board: Switchboard) -> list[SeatAgen
     for sid in demo_seat_ids(line.config, opts.demo_per_queue):
         seat = next(s for s in line.config.roster.seats if s.id == sid)
         wrap = max(line.config.roster.queue(q).wrapup_seconds for q in seat.queues)
-        agent = SeatAgent(sid, line.seats, line.runtime, behaviour, random.Random(sid),
+        agent = SeatAgent(sid, line.seats, line.runtime, behaviour,
+                          random.Random(sid),  # noqa: S311 (simulated seats, reproducible)
                           seat.queues, wrap)
         board.register(seat.endpoint, agent)
         agents.append(agent)

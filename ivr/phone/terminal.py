@@ -140,9 +140,9 @@ class KeyboardCaller:
     keys: Keys
     out: TextIO = field(default_factory=lambda: sys.stdout)
 
-    async def _key(self, timeout: float, call: CallSession) -> str | None:
+    async def _key(self, seconds: float, call: CallSession) -> str | None:
         loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
+        end = loop.time() + seconds
         while not call.signal.kind:
             left = end - loop.time()
             if left <= 0:

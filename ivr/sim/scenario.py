@@ -55,7 +55,8 @@ class Scenario:
 
     def rng(self, *stream: object) -> random.Random:
         """An independent, reproducible random stream for one purpose."""
-        return random.Random(":".join(str(s) for s in (self.seed, *stream)))
+        seed = ":".join(str(s) for s in (self.seed, *stream))
+        return random.Random(seed)  # noqa: S311 (simulated traffic must be reproducible)
 
     @property
     def flat(self) -> bool:

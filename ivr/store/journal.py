@@ -83,8 +83,8 @@ class Journal:
 
     async def _adopt(self, path: Path, apply: Apply, redirect: list[str]) -> bool:
         """Replay and remove a dead worker's file; False if the outage is still on."""
-        try:
-            handle = open(path, "r+", encoding="utf-8")  # noqa: SIM115 (locked below)
+        try:  # off the event loop: the file may sit on a slow disk
+            handle = await asyncio.to_thread(open, path, "r+", encoding="utf-8")
         except FileNotFoundError:
             return True
         with handle:
@@ -94,7 +94,7 @@ class Journal:
                 return True
             if not await self._replay_file(path, handle, apply, redirect):
                 return False
-            path.unlink(missing_ok=True)
+            await asyncio.to_thread(path.unlink, missing_ok=True)
         return True
 
     async def _replay_file(self, path: Path, handle: IO[str], apply: Apply,

@@ -38,12 +38,12 @@ DEFINITIONS = MONITOR_DEFINITIONS | RATE_DEFINITIONS | {
 }
 
 
-def archive_of(request: Request) -> ArchiveService:
-    """The archive service of this worker (503 before it is ready)."""
+def archive_engine(request: Request) -> AsyncEngine:
+    """The database engine of this worker's archive (503 before it is ready)."""
     arc: ArchiveService | None = getattr(request.app.state, "archive", None)
     if arc is None or arc.engine is None or not arc.ready.is_set():
         raise HTTPException(503, "the archive database is not ready", headers={"Retry-After": "5"})
-    return arc
+    return arc.engine
 
 
 def _period(svc: Services, kind: str, value: str | None, start: str | None,
@@ -112,9 +112,8 @@ async def get_report(request: Request, svc: Svc, who: Monitor, group: Group = "c
                      format: Fmt = "json") -> Response:
     """Offered, answered, abandoned, rates, waits, talk, callbacks, transfers, three rates."""
     p = _period(svc, period, value, start, end)
-    arc = archive_of(request)
-    assert arc.engine is not None
-    report = await build(svc, arc.engine, group, p, source)
+    engine = archive_engine(request)
+    report = await build(svc, engine, group, p, source)
     return render(report, format)
 
 
@@ -127,9 +126,8 @@ async def get_ranking(request: Request, svc: Svc, who: Monitor,
     if by not in (*rep.COLUMNS, "score"):
         raise HTTPException(422, f"by must be one of {', '.join(rep.COLUMNS)}")
     p = _period(svc, "month", month, None, None)
-    arc = archive_of(request)
-    assert arc.engine is not None
-    report = await build(svc, arc.engine, "department", p, "rollups")
+    engine = archive_engine(request)
+    report = await build(svc, engine, "department", p, "rollups")
     report["rows"] = rep.ranking(report["rows"], by)
     report["ranked_by"] = by
     return render(report, format)
@@ -143,11 +141,10 @@ async def get_seat(request: Request, svc: Svc, who: Monitor, seat: str,
     if seat not in {s.id for s in svc.config.roster.seats}:
         raise HTTPException(404, f"no seat {seat!r}")
     p = _period(svc, period, value, start, end)
-    arc = archive_of(request)
-    assert arc.engine is not None
-    report = await build(svc, arc.engine, "seat", p, "rollups")
+    engine = archive_engine(request)
+    report = await build(svc, engine, "seat", p, "rollups")
     mine = next((r for r in report["rows"] if r["key"] == seat), None)
-    days = await _guard(rep.daily(arc.engine, svc.settings.center, "seat", seat, p))
+    days = await _guard(rep.daily(engine, svc.settings.center, "seat", seat, p))
     return {"seat": seat, "name": names(svc).get(seat, seat), "period": p.as_dict(),
             "record": mine or rep.rows_of({seat: {}}, names(svc))[0], "days": days}
 
@@ -159,9 +156,8 @@ async def get_trend(request: Request, svc: Svc, who: Monitor,
                     start: From = None, end: To = None) -> dict[str, Any]:
     """Daily figures (default: the whole center this month)."""
     p = _period(svc, period, value, start, end)
-    arc = archive_of(request)
-    assert arc.engine is not None
-    days = await _guard(rep.daily(arc.engine, svc.settings.center, group, key, p))
+    engine = archive_engine(request)
+    days = await _guard(rep.daily(engine, svc.settings.center, group, key, p))
     return {"group": group, "key": key, "period": p.as_dict(), "days": days}
 
 

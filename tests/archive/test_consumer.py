@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ivr.archive.consumer import GROUP, Archiver
@@ -154,7 +155,7 @@ async def test_a_failed_write_keeps_the_events_for_the_next_round(
                          else "sqlite+aiosqlite:////nonexistent/dir/x.db")
     a = archiver(redis, center, broken)
     await a.start()
-    with pytest.raises(Exception):  # noqa: B017 - any database error
+    with pytest.raises(DBAPIError):  # any database error, as SQLAlchemy wraps it
         await a.step(block=False)
     await broken.dispose()
     assert (await redis.xpending(Keys(center).events(), GROUP))["pending"] == 1

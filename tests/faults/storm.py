@@ -344,9 +344,9 @@ async def counters(redis: Any, keys: Any, queue: str = "pool") -> Counter[str]:
     return total
 
 
-async def settle(redis: Any, keys: Any, timeout: float = 10.0) -> None:
-    """Wait (bounded) until no timer is pending and no seat is in wrap-up."""
-    deadline = time.monotonic() + timeout
+async def settle(redis: Any, keys: Any, seconds: float = 10.0) -> None:
+    """Wait (at most ``seconds``) until no timer is pending and no seat is in wrap-up."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         pending = await redis.zcard(keys.timers())
         seats = [await redis.hget(keys.seat(s), "st") for s in await redis.smembers(keys.seats())]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -61,12 +62,13 @@ def seat_state(base: str, settings: Settings, seat: str) -> str:
 async def test_a_call_over_http_to_a_server_whose_demo_seats_answer(
         served: tuple[str, Settings]) -> None:
     base, settings = served
-    stop = serve_demo(settings, "0.0.0.0", int(base.rsplit(":", 1)[1]), per_queue=2)
+    # a service bound to every interface: the demo seats reach it on loopback
+    stop = serve_demo(settings, "0.0.0.0", int(base.rsplit(":", 1)[1]), per_queue=2)  # noqa: S104
     try:
         for _ in range(100):
             if seat_state(base, settings, "p01") == "ready":
                 break
-            time.sleep(0.05)
+            await asyncio.sleep(0.05)
         opts = CallOptions(number="12328", url=base, auth_token="remote-token", talk=0.3,
                            ring=0.1, settings=settings)
         result = await place_call(opts)

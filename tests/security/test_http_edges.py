@@ -302,7 +302,7 @@ def test_an_admin_put_just_over_the_limit_is_refused_and_not_applied(prod: IvrSe
 
 # ---------------------------------------------------------------- item 10: docs and metrics
 
-DOCS = ["/docs", "/redoc", "/openapi.json"]
+DOCS = ["/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"]
 
 
 def test_docs_are_closed_and_metrics_need_their_token_in_production(prod: IvrServe) -> None:

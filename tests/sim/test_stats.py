@@ -23,7 +23,7 @@ def test_poisson_arrivals_follow_the_hourly_profile() -> None:
 def test_profiles_are_normalised_to_a_mean_of_one() -> None:
     assert sum(normalised(OFFICE_DAY)) == pytest.approx(24.0)
     assert sum(PROFILES["office"]) == pytest.approx(24.0), "rates stay daily averages"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="24 non-negative hourly weights"):
         normalised([1.0] * 23)
 
 
