@@ -82,3 +82,29 @@ def uvicorn_config(level: str) -> dict[str, Any]:
             "uvicorn.access": {"handlers": ["default"], "level": level.upper(), "propagate": False},
         },
     }
+
+
+class _Masked(logging.Formatter):
+    """Wraps another formatter (uvicorn's own, say) and masks its whole output."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The inner formatter's text, masked."""
+        return mask(self.inner.format(record))
+
+
+def mask_installed_handlers() -> None:
+    """Mask what the handlers already installed write (``uvicorn ivr.asgi:app``).
+
+    ``ivr serve`` configures logging with :func:`uvicorn_config`; a plain ``uvicorn``
+    command installs its own handlers and formatters, which would print tokens and
+    numbers of request lines whole. Their formatters are wrapped so every line (access
+    lines and tracebacks too) is masked, whatever format they use.
+    """
+    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        for handler in logging.getLogger(name).handlers:
+            if not isinstance(handler.formatter, (MaskingFormatter, _Masked)):
+                handler.setFormatter(_Masked(handler.formatter or logging.Formatter()))

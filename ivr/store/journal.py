@@ -102,10 +102,12 @@ class Journal:
         """Apply a file's events in order, rewriting it with the rest on an outage."""
         handle.seek(0)
         lines = [line for line in handle.read().splitlines() if line.strip()]
+        applied = 0
         for i, line in enumerate(lines):
             try:
                 event: dict[str, Any] = json.loads(line)
                 redirect += await apply(str(event["op"]), event["args"], int(event["at"]))
+                applied += 1
             except OUTAGE:
                 handle.seek(0)
                 handle.truncate()
@@ -116,8 +118,8 @@ class Journal:
                 log.exception("journal %s: dropped an event that cannot be applied: %s",
                               path.name, line[:200])
         if lines:
-            log.warning("journal %s: applied %d call event(s) kept while Redis was away",
-                        path.name, len(lines))
+            log.warning("journal %s: applied %d of %d call event(s) kept while Redis was away",
+                        path.name, applied, len(lines))
         return True
 
     def close(self) -> None:

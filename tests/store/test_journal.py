@@ -79,9 +79,11 @@ async def test_a_dead_workers_file_is_adopted_and_a_live_ones_left(tmp_path: Pat
 
 
 @pytest.mark.error_log("dropped an event that cannot be applied")
-async def test_an_event_that_cannot_be_read_is_logged_and_the_rest_applied(tmp_path: Path) -> None:
+async def test_an_event_that_cannot_be_read_is_logged_and_the_rest_applied(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "events-1-dead.jsonl").write_text(
         "{not json\n" + json.dumps({"op": "hangup", "args": ["CA9", "completed", ""], "at": 9}) + "\n")
     apply = Applier()
     await Journal(tmp_path).replay(apply)
     assert [a[1][0] for a in apply.applied] == ["CA9"]
+    assert "applied 1 of 2 call event(s)" in caplog.text, "a dropped event is not counted applied"
