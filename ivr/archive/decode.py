@@ -45,6 +45,14 @@ NEVER = frozenset({"cbn", "sid"})  # never archived / the key itself
 LIMITS = {"line": 64, "caller": 64, "queue": 64, "skill": 64, "overflow_from": 64, "seat": 64,
           "outcome": 160, "callback": 1, "language": 16, "rating": 1, "category": 32,
           "resolved": 1, "department": 128, "handoff": 160, "flow": 64, "flow_rev": 32}
+INT32 = frozenset({"priority", "callback_attempts"})  # Integer columns; the others BigInteger
+TEXT, INT, CALLER = 0, 1, 2
+#: record field -> (column, kind, bound): the longest text, or the largest integer, it holds
+SPECS: dict[str, tuple[str, int, int]] = {
+    key: (col, INT, 2**31 - 1 if col in INT32 else 2**63 - 1) if is_int
+    else (col, CALLER if col == "caller" else TEXT, LIMITS.get(col, 2**62))
+    for key, (col, is_int) in FIELDS.items()}
+EMPTY = dict.fromkeys(COLUMNS)
 
 
 def version_of(stream_id: str) -> str:
@@ -97,7 +105,9 @@ def _add_call(b: Batch, version: str, data: dict[str, Any]) -> None:
     sid = str(data["sid"])
     if not sid or len(sid) > 128:
         raise ValueError("bad sid")
-    rec = {str(k): "" if v is None else str(v) for k, v in data.items() if k not in NEVER}
+    rec = {k: v if v.__class__ is str else "" if v is None else str(v) for k, v in data.items()}
+    for k in NEVER:
+        rec.pop(k, None)
     old = b.calls.get(sid)
     if old is None or old[0] < version:
         b.calls[sid] = (version, rec)
@@ -117,32 +127,46 @@ def seat_row(d: Mapping[str, Any]) -> dict[str, Any]:
 def call_row(center: str, sid: str, version: str, rec: Mapping[str, str]) -> dict[str, Any]:
     """The call_records row of a record: known fields in columns, the rest in ``extra``.
 
-    Nothing is lost or cut (``row_record`` gives back a record that counts the same).
+    Nothing is lost or cut (``row_record`` gives back a record that counts the same): a value
+    too long for its column, not a number, or beyond its integer column stays whole in
+    ``extra``, so one odd event can never make a batch fail for ever.
     """
     row: dict[str, Any] = {"center": center, "sid": sid, "version": version,
-                           "day": cdr.day_of_ms(cdr.arrival_ms(rec))}
+                           "day": cdr.day_of_ms(cdr.arrival_ms(rec)), **EMPTY}
     extra: dict[str, str] = {}
     for k, v in rec.items():
-        spec = FIELDS.get(k)
+        spec = SPECS.get(k)
         if spec is None:
             extra[k] = v
             continue
-        col, is_int = spec
-        if col == "caller" and UNMASKED.search(v):
+        col, kind, bound = spec
+        if kind == INT:
+            if v != "":
+                n = _integer(v)
+                if n is None or not -bound <= n <= bound:
+                    extra[k] = v
+                else:
+                    row[col] = n
+            continue
+        if kind == CALLER and UNMASKED.search(v):
             v = mask(v)  # personal data is archived masked, even if an event carried it whole
-        if is_int:
-            try:
-                row[col] = int(float(v)) if v != "" else None
-            except ValueError:
-                extra[k] = v
-        elif col in LIMITS and len(v) > LIMITS[col]:
+        if len(v) > bound:
             extra[k] = v  # too long for its column: kept whole, so nothing is cut
         else:
             row[col] = v
-    for col in COLUMNS:
-        row.setdefault(col, None)
     row["extra"] = json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
     return row
+
+
+def _integer(v: str) -> int | None:
+    try:
+        return int(v)
+    except ValueError:
+        pass
+    try:
+        return int(float(v))  # "12.5", "1e3"
+    except (ValueError, OverflowError):  # "x", "nan", "inf"
+        return None
 
 
 def row_record(row: Mapping[str, Any]) -> dict[str, str]:

@@ -108,11 +108,29 @@ async def _calls(conn: AsyncConnection, center: str, batch: Batch, short_ms: int
             cdr.merge(delta.setdefault((row["day"], dim, key), {}), part)
         rows.append(row)
     if rows:
-        ins = _insert(conn, t)
-        cols = {c.name: ins.excluded[c.name] for c in t.c if c.name not in ("center", "sid")}
-        await conn.execute(ins.on_conflict_do_update(index_elements=["sid", "center"], set_=cols),
-                           rows)
+        await _upsert_calls(conn, rows)
     out.calls = len(rows)
+
+
+async def _upsert_calls(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Insert or supersede call rows (one statement over column arrays on PostgreSQL).
+
+    ``unnest`` of one array per column costs no per-row parameter work in SQLAlchemy;
+    SQLite takes an executemany.
+    """
+    t = CALLS
+    if conn.dialect.name == "postgresql":
+        arrays = [bindparam(f"a_{c.name}", [r[c.name] for r in rows], type_=ARRAY(c.type))
+                  for c in t.c]
+        src = func.unnest(*arrays).table_valued(*(c.name for c in t.c)).render_derived(name="r")
+        pg = postgresql.insert(t).from_select([c.name for c in t.c], select(src))
+        cols = {c.name: pg.excluded[c.name] for c in t.c if c.name not in ("center", "sid")}
+        await conn.execute(pg.on_conflict_do_update(index_elements=["sid", "center"], set_=cols))
+        return
+    ins = sqlite.insert(t)
+    cols = {c.name: ins.excluded[c.name] for c in t.c if c.name not in ("center", "sid")}
+    await conn.execute(ins.on_conflict_do_update(index_elements=["sid", "center"], set_=cols),
+                       rows)
 
 
 async def _seats(conn: AsyncConnection, center: str, batch: Batch,

@@ -106,3 +106,24 @@ def test_a_whole_caller_number_is_masked_before_it_is_stored() -> None:
     assert row["caller"] == "+86138****5678"
     assert "12345678" not in json.dumps(row, ensure_ascii=False, default=str)
     assert call_row("c1", "CA2", "0-1", answered("CA2"))["caller"] == "138****5678"
+
+
+async def test_numbers_too_big_for_their_column_are_kept_not_blocking(engine: AsyncEngine,
+                                                                      center: str) -> None:
+    """A number beyond its integer column (or beyond a float) goes whole into ``extra``: the
+    batch is written; before, it failed on every retry and held the archive up for ever."""
+    odd = answered("CA1", pr="99999999999", cba="1e400", toff="99999999999999999999")
+    b = Batch()
+    b.calls["CA1"] = ("0-1", {k: v for k, v in odd.items() if k != "sid"})
+    b.calls["CA2"] = ("0-1", {k: v for k, v in answered("CA2", pr="2").items() if k != "sid"})
+    async with engine.begin() as conn:
+        await write_batch(conn, center, b, 5000)
+    async with engine.connect() as conn:
+        rows = {r.sid: r for r in await conn.execute(
+            select(CALLS).where(CALLS.c.center == center))}
+    assert rows["CA2"].priority == 2 and json.loads(rows["CA2"].extra) == {"st": "ended"}
+    one = rows["CA1"]
+    assert (one.priority, one.callback_attempts, one.t_offer) == (None, None, None)
+    assert json.loads(one.extra) == {"st": "ended", "pr": "99999999999", "cba": "1e400",
+                                     "toff": "99999999999999999999"}
+    assert counted(row_record(dict(one._mapping))) == counted(b.calls["CA1"][1])
