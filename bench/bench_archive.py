@@ -13,11 +13,15 @@ fresh redis-server on a free loopback port. Three parts:
    (``/voice/incoming`` + ``/voice/status``, every seat offline so each call waits, then
    hangs up: the end emits the record) with the archive on (stream cap 500,000, the
    consumer running in the same event loop, as in every worker) and off (cap 0, no
-   consumer), in alternating rounds; medians, and their ratio;
+   consumer), in alternating rounds; medians, and their ratio, in wall-clock time and in
+   this process's CPU time (the consumer's work included, other processes' left out);
 3. a year of a large city: ``--calls`` records over 365 days are generated, their rollups
    computed by the same ``ivr.core.cdr.contributions`` the consumer uses, and both bulk
    loaded with COPY; then a month's department report from the rollups (timed) and the
-   same report from the raw rows (timed), which must be equal.
+   same report from the raw rows (timed), which must be equal (``--calls 0`` skips it).
+
+The figures are wall-clock on a machine others may share: each line prints the load
+average, and the throughput also the consumer's own CPU time (records per CPU-second).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import sys
@@ -87,7 +92,7 @@ def record(rng: random.Random, i: int, t: int, lines: list[str], queue_of: dict[
     return rec
 
 
-async def throughput(redis: Redis, pg_url: str, n: int) -> float:
+async def throughput(redis: Redis, pg_url: str, n: int) -> tuple[float, float]:
     keys = Keys("bench-tp")
     cfg = load(ROOT)
     lines = [ln.number for ln in cfg.plan.lines]
@@ -105,16 +110,16 @@ async def throughput(redis: Redis, pg_url: str, n: int) -> float:
     await migrate(engine)
     a = Archiver(redis, keys, engine, short_ms=SHORT_MS, batch=5000)
     await a.start()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     done = await a.drain()
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     await engine.dispose()
     assert done == n and a.totals.calls == n, (done, a.totals)
-    return n / dt
+    return n / dt, n / cpu
 
 
 async def webhook_round(app: Any, settings: Settings, clock: ManualClock, n: int,
-                        start: int) -> float:
+                        start: int) -> tuple[float, float]:
     svc = app.state.services
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://ivr.bench") as client:
@@ -123,16 +128,17 @@ async def webhook_round(app: Any, settings: Settings, clock: ManualClock, n: int
             r = await client.post(url, data=p, headers={"X-Twilio-Signature":
                                                         svc.checker.sign(url, p)})
             assert r.status_code == 200
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for i in range(start, start + n):
             await post("/voice/incoming", CallSid=f"CA{i}", From=f"+86139{i:08d}", To="12328",
                        CallStatus="ringing")
             clock.advance(1)
             await post("/voice/status", CallSid=f"CA{i}", CallStatus="completed")
-        return (time.perf_counter() - t0) / n
+        return (time.perf_counter() - t0) / n, (time.process_time() - c0) / n
 
 
-async def webhooks(redis_url: str, pg_url: str, n: int, rounds: int) -> tuple[float, float, int]:
+async def webhooks(redis_url: str, pg_url: str, n: int,
+                   rounds: int) -> tuple[float, float, float, float, int]:
     tmp = Path(tempfile.mkdtemp(prefix="ivr-bench-archive-"))
     base = dict(redis_url=redis_url, data_dir=tmp, config_dir=ROOT,
                 public_base_url="https://ivr.bench", twilio_auth_token="bench-token-0123456789",
@@ -144,20 +150,24 @@ async def webhooks(redis_url: str, pg_url: str, n: int, rounds: int) -> tuple[fl
         app = create_app(settings, clock=clock, sweeper=False)
         apps[on] = (app, settings, clock)
     times: dict[bool, list[float]] = {True: [], False: []}
+    cpu: dict[bool, list[float]] = {True: [], False: []}
     async with apps[True][0].router.lifespan_context(apps[True][0]), \
             apps[False][0].router.lifespan_context(apps[False][0]):
         for on in (True, False):  # warm up
             await webhook_round(*apps[on], 50, 10_000_000)
         for r in range(rounds):
             for on in ((True, False) if r % 2 == 0 else (False, True)):
-                times[on].append(await webhook_round(*apps[on], n, r * n))
+                wall, used = await webhook_round(*apps[on], n, r * n)
+                times[on].append(wall)
+                cpu[on].append(used)
         arc = apps[True][0].state.archive
         for _ in range(600):
             if arc.archiver and arc.archiver.totals.calls >= rounds * n + 50:
                 break
             await asyncio.sleep(0.1)
         archived = arc.archiver.totals.calls if arc.archiver else 0
-    return statistics.median(times[True]), statistics.median(times[False]), archived
+    return (statistics.median(times[True]), statistics.median(times[False]),
+            statistics.median(cpu[True]), statistics.median(cpu[False]), archived)
 
 
 async def year(pg_url: str, n: int) -> dict[str, Any]:
@@ -211,6 +221,11 @@ async def year(pg_url: str, n: int) -> dict[str, Any]:
             "month_calls": fast["total"]["calls"], "departments": len(fast["rows"])}
 
 
+def loadavg() -> str:
+    """The machine's 1-minute load average (the figures are wall-clock: others' work shows)."""
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 async def amain(args: argparse.Namespace, redis_port: int) -> None:
     name = "ivr_bench_" + uuid.uuid4().hex[:8]
     admin = await asyncpg.connect(args.pg)
@@ -219,20 +234,26 @@ async def amain(args: argparse.Namespace, redis_port: int) -> None:
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     redis = Redis.from_url(redis_url, decode_responses=True)
     try:
-        rate = await throughput(redis, pg_url, args.events)
+        print(f"load average before: {loadavg()} ({os.cpu_count()} CPUs)", flush=True)
+        rate, per_cpu = await throughput(redis, pg_url, args.events)
         print(f"archive throughput: {args.events:,} call events -> PostgreSQL in batches of "
-              f"5,000: {rate:,.0f} call records/s (target >= 5,000)", flush=True)
-        on, off, archived = await webhooks(redis_url, pg_url, args.webhook_calls, args.rounds)
+              f"5,000: {rate:,.0f} call records/s (target >= 5,000); the consumer's own CPU: "
+              f"{per_cpu:,.0f} records per CPU-second; load average {loadavg()}", flush=True)
+        on, off, con, coff, archived = await webhooks(redis_url, pg_url, args.webhook_calls,
+                                                      args.rounds)
         print(f"webhook cost (incoming + status, median of {args.rounds} rounds of "
               f"{args.webhook_calls} calls): archive on {on * 1e3:.2f} ms/call, off "
-              f"{off * 1e3:.2f} ms/call, ratio {on / off:.3f} (target <= 1.1); "
-              f"{archived:,} calls archived meanwhile", flush=True)
+              f"{off * 1e3:.2f} ms/call, ratio {on / off:.3f} (target <= 1.1); this process's "
+              f"CPU: on {con * 1e3:.2f} ms/call, off {coff * 1e3:.2f}, ratio {con / coff:.3f}; "
+              f"{archived:,} calls archived meanwhile; load average {loadavg()}", flush=True)
+        if not args.calls:
+            return
         y = await year(pg_url, args.calls)
         print(f"a year of {args.calls:,} calls: generated and COPY-loaded with rollups in "
               f"{y['load_s']:.0f} s; June: {y['month_calls']:,} calls, {y['departments']} "
               f"departments; department report from rollups {y['rollup_s'] * 1e3:.1f} ms "
-              f"(target < 1 s), from raw rows {y['raw_s']:.1f} s; equal: {y['equal']}",
-              flush=True)
+              f"(target < 1 s), from raw rows {y['raw_s']:.1f} s; equal: {y['equal']}; "
+              f"load average {loadavg()}", flush=True)
         if not y["equal"]:
             sys.exit(1)
     finally:
