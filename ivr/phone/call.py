@@ -1,5 +1,8 @@
 """One inbound call as Twilio runs it: fetch TwiML, play its verbs, follow its URLs.
 
+The same session plays a call on jambonz when its platform is ``ivr.phone.jambonz.Jambonz``
+(signed JSON webhooks, verb arrays read as the same verbs).
+
 :class:`CallSession` posts the parameters Twilio posts (``CallSid``, ``AccountSid``,
 ``From``, ``To``, ``CallStatus``, ``Direction``, ``Digits``, ``SpeechResult``,
 ``DialCallStatus``, ...), each request signed, and runs the answer verb by verb:
@@ -25,7 +28,7 @@ from ivr.phone import twiml
 from ivr.phone.dial import CONTINUE, dial
 from ivr.phone.runtime import HANGUP, Handle, Runtime, Signal
 from ivr.phone.switchboard import PhoneCallControl, Switchboard, new_sid
-from ivr.phone.transport import Twilio
+from ivr.phone.transport import Platform
 
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 Next = tuple[str, str, dict[str, str]]  # url, method, extra parameters
@@ -98,7 +101,7 @@ class CallSession:
     """One call through the service, from the first webhook to the status callback."""
 
     spec: CallSpec
-    twilio: Twilio
+    twilio: Platform  # Twilio, or jambonz (ivr.phone.jambonz): who posts and reads answers
     runtime: Runtime
     caller: Caller
     board: Switchboard = field(default_factory=Switchboard)
@@ -167,9 +170,10 @@ class CallSession:
         if text is None:
             return None
         try:
-            verbs = twiml.parse(text, url)
+            verbs = self.twilio.parse(text, url)
         except twiml.TwimlError as exc:
-            self.error(f"{url} did not answer TwiML: {exc}")
+            what = "TwiML" if self.twilio.dialect == "twilio" else f"{self.twilio.dialect} verbs"
+            self.error(f"{url} did not answer {what}: {exc}")
             return None
         self.status = "in-progress"
         self.emit("document", url=url, verbs=[type(v).__name__ for v in verbs], parsed=verbs)

@@ -97,8 +97,13 @@ def scripted_inputs(order: list[str], presses: tuple[str, ...],
               help="Base URL of a running service (default: the app in this process).")
 @click.option("--wait", "wait_seconds", type=float, default=30.0, show_default=True,
               help="With --url: seconds to wait for the service to answer /healthz.")
+@click.option("--dialect", type=click.Choice(["twilio", "jambonz"]), default="twilio",
+              show_default=True,
+              help="Call as Twilio (form posts to /voice/, TwiML) or as jambonz (signed JSON "
+                   "to /jambonz/, verb arrays).")
 @click.option("--auth-token", default=None,
-              help="Twilio auth token that signs requests (default: IVR_TWILIO_AUTH_TOKEN).")
+              help="The secret that signs requests (default: IVR_TWILIO_AUTH_TOKEN, with "
+                   "--dialect jambonz IVR_JAMBONZ_WEBHOOK_SECRET).")
 @click.option("--press", multiple=True, help="Keys for the next menu; repeat for later menus.")
 @click.option("--say", "words", multiple=True, help="Words for the next menu (speech).")
 @click.option("--hangup-after", type=float, default=None,
@@ -121,12 +126,12 @@ def scripted_inputs(order: list[str], presses: tuple[str, ...],
 @click.option("-v", "--verbose", is_flag=True, help="Also show every webhook request.")
 @click.pass_context
 def call(ctx: click.Context, number: str, from_: str, url: str | None, wait_seconds: float,
-         auth_token: str | None, press: tuple[str, ...], words: tuple[str, ...],
+         dialect: str, auth_token: str | None, press: tuple[str, ...], words: tuple[str, ...],
          hangup_after: float | None, demo: bool, talk: float | None, ring: float,
          transfer: str, fast: bool, at: str | None, as_json: bool, verbose: bool) -> None:
-    """Call NUMBER as Twilio would and hear (read) the flow in the terminal.
+    """Call NUMBER as Twilio (or jambonz) would and hear (read) the flow in the terminal.
 
-    Every webhook is signed like Twilio's; prompts are printed with their language.
+    Every webhook is signed like the platform's; prompts are printed with their language.
     Type keys at a menu (one key is one digit) or words and Enter; Ctrl-C hangs up.
     With --press/--say/--hangup-after (or no terminal) the call is scripted.
     """
@@ -135,7 +140,7 @@ def call(ctx: click.Context, number: str, from_: str, url: str | None, wait_seco
     opts = CallOptions(number=number, from_=from_, url=url, auth_token=auth_token,
                        inputs=inputs, keyboard=not scripted, hangup_after=hangup_after,
                        demo=demo, talk=talk, ring=ring, transfer=transfer, fast=fast,
-                       at=when(at) if at else None, verbose=verbose)
+                       at=when(at) if at else None, verbose=verbose, dialect=dialect)
     if fast and url:
         raise click.UsageError("--fast runs the in-process service; leave out --url")
     if at and not fast:

@@ -1,6 +1,6 @@
 """Place one call through the service: what ``ivr call`` does, as a function.
 
-:func:`place_call` plays Twilio toward the in-process app (httpx ``ASGITransport``
+:func:`place_call` plays Twilio (or jambonz, ``dialect``) toward the in-process app (httpx ``ASGITransport``
 and the app's lifespan, on a scratch center) or toward a running server (``url``),
 with a scripted caller or the keyboard, optional demo seats, and in wall-clock or
 virtual time (``fast``). Ctrl-C hangs up; a second Ctrl-C gives up at once.
@@ -27,12 +27,13 @@ from ivr.core.errors import ConfigError
 from ivr.phone.call import SPOKEN, Caller, CallEvent, CallSession, CallSpec, Input, Timing
 from ivr.phone.callers import ScriptedCaller
 from ivr.phone.demo import demo_seat_ids
+from ivr.phone.jambonz import Jambonz
 from ivr.phone.runtime import RealTime, Runtime, VirtualTime
 from ivr.phone.seats import Behaviour, SeatAgent, fixed
 from ivr.phone.service import TimerSweeper, local_service, scratch_redis, scratch_settings
 from ivr.phone.switchboard import AutoAnswer, FarEnd, PhoneCallControl, Switchboard
 from ivr.phone.terminal import KeyboardCaller, KeyReader, Printer
-from ivr.phone.transport import HttpxTransport, SeatApi, Twilio
+from ivr.phone.transport import HttpxTransport, Platform, SeatApi, Twilio
 from ivr.settings import Settings
 
 FAST_HORIZON = 3600.0  # a virtual-time call with nobody to answer ends after an hour
@@ -58,6 +59,7 @@ class CallOptions:
     at: float | None = None  # virtual start time (epoch seconds) with ``fast``
     verbose: bool = False
     settings: Settings | None = None
+    dialect: str = "twilio"  # the platform the call comes in on: twilio or jambonz
 
 
 @dataclass
@@ -86,7 +88,7 @@ class CallResult:
 class _Line:
     """The pieces a call needs, whichever way the service is reached."""
 
-    twilio: Twilio
+    twilio: Platform  # Twilio or jambonz: who posts the call's webhooks
     seats: SeatApi
     base: str
     runtime: Runtime
@@ -110,7 +112,11 @@ async def _connect(opts: CallOptions, settings: Settings) -> AsyncIterator[_Line
         base = opts.url.rstrip("/")
         async with httpx.AsyncClient(timeout=20) as client:
             transport = HttpxTransport(client)
-            yield _Line(Twilio(transport, opts.auth_token or settings.twilio_auth_token),
+            platform: Platform = (
+                Jambonz(transport, opts.auth_token or settings.jambonz_webhook_secret)
+                if opts.dialect == "jambonz"
+                else Twilio(transport, opts.auth_token or settings.twilio_auth_token))
+            yield _Line(platform,
                         SeatApi(transport, base, settings.seat_secret), base,
                         RealTime(time.time), None, _local_config(settings))
         return
@@ -121,11 +127,11 @@ async def _connect(opts: CallOptions, settings: Settings) -> AsyncIterator[_Line
         async with local_service(local, clock=clock, sweeper=not opts.fast) as ls:
             if clock is not None:
                 rt = VirtualTime(clock)
-                yield _Line(ls.twilio, ls.seats, ls.base, rt, ls.control, ls.svc.config,
-                            TimerSweeper(ls.svc, rt))
+                yield _Line(ls.platform(opts.dialect), ls.seats, ls.base, rt, ls.control,
+                            ls.svc.config, TimerSweeper(ls.svc, rt))
             else:
-                yield _Line(ls.twilio, ls.seats, ls.base, RealTime(time.time), ls.control,
-                            ls.svc.config)
+                yield _Line(ls.platform(opts.dialect), ls.seats, ls.base, RealTime(time.time),
+                            ls.control, ls.svc.config)
 
 
 def _agents(opts: CallOptions, line: _Line, board: Switchboard) -> list[SeatAgent]:
@@ -200,8 +206,8 @@ async def place_call(opts: CallOptions, out: TextIO | None = None) -> CallResult
         caller: Caller = (KeyboardCaller(keys, out or sys.stdout) if keys is not None
                           else ScriptedCaller(list(opts.inputs)))
         timing = SPOKEN if isinstance(line.runtime, VirtualTime) else Timing()
-        spec = CallSpec(opts.number, opts.from_, line.base + "/voice/incoming",
-                        line.base + "/voice/status")
+        prefix = line.base + line.twilio.prefix  # /voice (Twilio) or /jambonz
+        spec = CallSpec(opts.number, opts.from_, prefix + "/incoming", prefix + "/status")
         session = CallSession(spec, line.twilio, line.runtime, caller, board, line.control,
                               timing, listeners)
         horizon = opts.hangup_after

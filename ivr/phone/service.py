@@ -28,9 +28,10 @@ import httpx
 from ivr.app import create_app, sweep_once
 from ivr.clock import Clock
 from ivr.core.config import CenterConfig
+from ivr.phone.jambonz import Jambonz
 from ivr.phone.runtime import Handle, VirtualTime
 from ivr.phone.switchboard import PhoneCallControl
-from ivr.phone.transport import AsgiTransport, HttpxTransport, SeatApi, Transport, Twilio
+from ivr.phone.transport import AsgiTransport, HttpxTransport, Platform, SeatApi, Transport, Twilio
 from ivr.settings import Settings
 from ivr.web.services import Services
 
@@ -59,11 +60,15 @@ def scratch_redis(url: str | None) -> Iterator[str]:
 
 
 def scratch_settings(base: Settings, redis_url: str, prefix: str = "call") -> Settings:
-    """Settings for an in-process service on a fresh center with our public base URL."""
+    """Settings for an in-process service on a fresh center with our public base URL.
+
+    Without a jambonz webhook secret, one is made up for the run, so jambonz calls sign.
+    """
     return base.model_copy(update={
         "redis_url": redis_url, "center": f"{prefix}{uuid.uuid4().hex[:10]}",
         "public_base_url": BASE, "validate_signatures": True,
         "data_dir": Path(tempfile.gettempdir()) / "ivr-phone-data",
+        "jambonz_webhook_secret": base.jambonz_webhook_secret or f"ivr-phone-{uuid.uuid4().hex}",
     })
 
 
@@ -81,6 +86,15 @@ class LocalService:
     def twilio(self) -> Twilio:
         """Signed webhooks, as Twilio sends them."""
         return Twilio(self.transport, self.svc.settings.twilio_auth_token)
+
+    @property
+    def jambonz(self) -> Jambonz:
+        """Signed JSON webhooks, as jambonz sends them."""
+        return Jambonz(self.transport, self.svc.settings.jambonz_webhook_secret)
+
+    def platform(self, dialect: str) -> Platform:
+        """The platform that places calls in ``dialect`` (``twilio``, ``jambonz``)."""
+        return self.jambonz if dialect == "jambonz" else self.twilio
 
     @property
     def seats(self) -> SeatApi:

@@ -61,7 +61,7 @@ class Printer:
             self._w("  you pressed " + d["digits"] if d["digits"] else
                     f"  you said: {d['speech']}" if d["speech"] else "  (no input)")
         elif k == "document":
-            self.queued = "/voice/wait" in d["url"]  # a turn of the hold loop
+            self.queued = d["url"].split("?")[0].endswith("/wait")  # a turn of the hold loop
         elif k == "dial":
             self._w("  ringing " + ", ".join(self._who(t) for t in d["to"]) + " ...")
         elif k == "answered":

@@ -9,7 +9,8 @@ Two transports send the same HTTP requests:
   still run in the app).
 
 :class:`Twilio` signs every webhook with ``twilio.request_validator.RequestValidator``
-as Twilio does; :class:`SeatApi` calls the seat API with a seat's bearer token.
+as Twilio does (``ivr.phone.jambonz.Jambonz`` is the other :class:`Platform`);
+:class:`SeatApi` calls the seat API with a seat's bearer token.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from ivr.auth import seat_token
+from ivr.phone import twiml
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,23 @@ class Transport(Protocol):
     """Sends one HTTP request to the service."""
 
     async def request(self, method: str, url: str, form: dict[str, str] | None,
-                      headers: dict[str, str]) -> Reply:
-        """Send a request (a urlencoded form body when ``form`` is given)."""
+                      headers: dict[str, str], content: bytes | None = None) -> Reply:
+        """Send a request (a urlencoded form body when ``form`` is given, else ``content``)."""
+        ...
+
+
+class Platform(Protocol):
+    """The telephony platform a simulated call runs on (Twilio, or jambonz in ``jambonz.py``)."""
+
+    dialect: str
+    prefix: str  # the service's webhook path prefix for it: /voice or /jambonz
+
+    async def post(self, url: str, params: dict[str, str], method: str = "POST") -> Reply:
+        """Send a webhook with the call's parameters (Twilio's names), signed."""
+        ...
+
+    def parse(self, text: str, doc_url: str) -> list[twiml.Verb]:
+        """The service's answer as the verbs to play."""
         ...
 
 
@@ -50,9 +67,9 @@ class HttpxTransport:
         self.client = client
 
     async def request(self, method: str, url: str, form: dict[str, str] | None,
-                      headers: dict[str, str]) -> Reply:
+                      headers: dict[str, str], content: bytes | None = None) -> Reply:
         """Send the request and read the whole answer."""
-        resp = await self.client.request(method, url, data=form, headers=headers)
+        resp = await self.client.request(method, url, data=form, content=content, headers=headers)
         return Reply(resp.status_code, resp.text, resp.headers.get("content-type", ""))
 
 
@@ -63,10 +80,10 @@ class AsgiTransport:
         self.app = app
 
     async def request(self, method: str, url: str, form: dict[str, str] | None,
-                      headers: dict[str, str]) -> Reply:
+                      headers: dict[str, str], content: bytes | None = None) -> Reply:
         """Run the app on one request; an exception inside the app becomes a 500."""
         parts = urlsplit(url)
-        body = urlencode(form).encode() if form is not None else b""
+        body = urlencode(form).encode() if form is not None else content or b""
         raw = [(b"host", (parts.netloc or "localhost").encode()),
                (b"content-length", str(len(body)).encode())]
         if form is not None:
@@ -117,18 +134,21 @@ class CountingTransport:
         self.seconds = 0.0
 
     async def request(self, method: str, url: str, form: dict[str, str] | None,
-                      headers: dict[str, str]) -> Reply:
+                      headers: dict[str, str], content: bytes | None = None) -> Reply:
         """Send through the inner transport."""
         self.count += 1
         start = time.perf_counter()
         try:
-            return await self.inner.request(method, url, form, headers)
+            return await self.inner.request(method, url, form, headers, content)
         finally:
             self.seconds += time.perf_counter() - start
 
 
 class Twilio:
     """Posts webhooks as Twilio does, each signed with the account's auth token."""
+
+    dialect = "twilio"
+    prefix = "/voice"
 
     def __init__(self, transport: Transport, auth_token: str) -> None:
         self.transport = transport
@@ -143,6 +163,11 @@ class Twilio:
             return await self.transport.request("GET", full, None, {"X-Twilio-Signature": sig})
         sig = self.validator.compute_signature(url, params)
         return await self.transport.request("POST", url, params, {"X-Twilio-Signature": sig})
+
+    @staticmethod
+    def parse(text: str, doc_url: str) -> list[twiml.Verb]:
+        """TwiML as call verbs."""
+        return twiml.parse(text, doc_url)
 
 
 class SeatApi:

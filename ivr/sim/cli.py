@@ -63,7 +63,8 @@ def _profile(name: str) -> tuple[float, ...]:
 
 def run_simulation(scenario: Scenario, config: CenterConfig, settings: Settings,
                    transport: str = "asgi", progress: bool = False,
-                   archive: bool = False, uvloop: bool = True) -> SimResult:
+                   archive: bool = False, uvloop: bool = True,
+                   dialect: str = "twilio") -> SimResult:
     """Run a simulation on a scratch center of IVR_REDIS_URL or a throwaway Redis.
 
     The archive consumer (``IVR_ARCHIVE``) stays off unless ``archive``: it is a reader of
@@ -76,7 +77,8 @@ def run_simulation(scenario: Scenario, config: CenterConfig, settings: Settings,
             local = scratch_settings(settings, url, "sim").model_copy(
                 update={"call_retention_seconds": 60, "archive": archive, "data_dir": Path(data)})
             if not progress:
-                return await Simulation(scenario, config, local, transport).run()
+                return await Simulation(scenario, config, local, transport,
+                                        dialect=dialect).run()
             total = int(scenario.hours * 3600)
             with click.progressbar(length=total, label="simulating", file=sys.stderr,
                                    show_eta=True) as bar:
@@ -87,7 +89,8 @@ def run_simulation(scenario: Scenario, config: CenterConfig, settings: Settings,
                     if step > 0:
                         bar.update(step)
                         done[0] += step
-                return await Simulation(scenario, config, local, transport, tick).run()
+                return await Simulation(scenario, config, local, transport, tick,
+                                        dialect=dialect).run()
     with asyncio.Runner(loop_factory=_loop_factory() if uvloop else None) as runner:
         return runner.run(go())
 
@@ -136,6 +139,9 @@ def _loop_factory() -> Any:
               help="Simulated seconds between full invariant checks in Redis.")
 @click.option("--transport", type=click.Choice(["asgi", "httpx"]), default="asgi",
               show_default=True, help="Call the ASGI app directly, or through httpx.")
+@click.option("--dialect", type=click.Choice(["twilio", "jambonz"]), default="twilio",
+              show_default=True, help="Callers come in as Twilio (TwiML) or as jambonz "
+                                      "(signed JSON, verb arrays) calls.")
 @click.option("--archive", is_flag=True,
               help="Also run the archive consumer (event stream to a throwaway SQLite file).")
 @click.option("--compare-erlang", is_flag=True, help="Compare each queue with Erlang A.")
@@ -147,7 +153,8 @@ def simulate(hours: float, rates: tuple[str, ...], seats: tuple[str, ...],
              single_queue: int | None, aht: float, handle: str, handle_cv: float,
              patience: float, ring: float, no_answer: float, profile: str, seed: int,
              seeds: str | None, config_dir: Path | None, check_every: float, transport: str,
-             archive: bool, compare_erlang: bool, as_json: bool, plot: Path | None, quiet: bool) -> None:
+             dialect: str, archive: bool, compare_erlang: bool, as_json: bool, plot: Path | None,
+             quiet: bool) -> None:
     """Simulate traffic through the real app and its Redis ACD on a virtual clock.
 
     Callers dial the real webhooks (signed, as Twilio), seats use the seat API; the
@@ -173,11 +180,14 @@ def simulate(hours: float, rates: tuple[str, ...], seats: tuple[str, ...],
                         no_answer=no_answer, profile=_profile(profile), seed=seed,
                         check_every=check_every)
     if seeds is not None:
+        if dialect != "twilio":
+            raise click.UsageError("--seeds runs Twilio callers only; leave out --dialect")
         _many(scenario, config, settings, seeds, transport, compare_erlang, as_json, archive)
         return
     with quiet_service():
         result = run_simulation(scenario, config, settings, transport,
-                                progress=not quiet and not as_json, archive=archive)
+                                progress=not quiet and not as_json, archive=archive,
+                                dialect=dialect)
     data: dict[str, Any] = summary(result)
     rows = erlang(result) if compare_erlang else None
     if rows is not None:

@@ -84,6 +84,7 @@ class Simulation:
     transport: str = "asgi"
     progress: Callable[[float], None] | None = None
     sample_every: float = 60.0
+    dialect: str = "twilio"  # the platform the callers come in on: twilio or jambonz
 
     async def run(self) -> SimResult:
         """Run the scenario to its horizon and until every call has ended."""
@@ -121,7 +122,7 @@ class _Run:
         self.end = START + s.hours * 3600.0
         self.counted = CountingTransport(self.ls.transport)
         self.ls.transport = self.counted
-        self.twilio = self.ls.twilio
+        self.twilio = self.ls.platform(self.sim.dialect)
         self.sweeper = TimerSweeper(self.ls.svc, self.rt)
         self.agents: dict[str, SeatAgent] = {}
         for seat in roster.seats:
@@ -160,8 +161,9 @@ class _Run:
         self.serial += 1
         sid = f"CA{s.seed % (1 << 32):08x}{self.serial:024x}"
         patience = self.patience.expovariate(1.0 / s.patience) if s.patience else None
-        spec = CallSpec(line, f"+86138{self.serial % 10**8:08d}", self.ls.url("/voice/incoming"),
-                        self.ls.url("/voice/status"))
+        prefix = self.twilio.prefix  # /voice (Twilio) or /jambonz
+        spec = CallSpec(line, f"+86138{self.serial % 10**8:08d}",
+                        self.ls.url(prefix + "/incoming"), self.ls.url(prefix + "/status"))
         call = CallSession(spec, self.twilio, self.rt, SilentCaller(), self.board,
                            self.ls.control, SPOKEN, [self.recorder, self._count], sid=sid)
         self.recorder.add(sid, line, self.rt.now(), patience)

@@ -25,7 +25,7 @@ IVR_END = "ivr"  # ended in the IVR: ivr_end, closed:<queue>, exclusion:<topic>,
 # The service counts a dial that ended because the caller hung up while the seat rang as
 # the seat's no-answer (tests/phone/test_calls.py, the xfail test); mirror it until fixed.
 CALLER_GONE_IS_NOANSWER = False
-HOLD_PATH = "/voice/wait"
+HOLD_PATHS = ("/voice/wait", "/jambonz/wait")  # the hold loop, on Twilio or jambonz
 
 
 def ms(t: float) -> int:
@@ -139,7 +139,8 @@ class Recorder:
 
     def _maybe_queued(self, call: CallSession, rec: CallRecord, verbs: list[twiml.Verb],
                       t: float) -> None:
-        hold = any(isinstance(v, twiml.Redirect) and HOLD_PATH in v.url for v in verbs)
+        hold = any(isinstance(v, twiml.Redirect) and any(p in v.url for p in HOLD_PATHS)
+                   for v in verbs)
         dial = _seat_dial(verbs)
         if not (hold or dial):
             if any(isinstance(v, twiml.Dial) for v in verbs):

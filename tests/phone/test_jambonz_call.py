@@ -1,0 +1,120 @@
+"""``ivr call --dialect jambonz`` and ``ivr simulate --dialect jambonz``: the phone plays jambonz.
+
+The phone posts jambonz's signed JSON to /jambonz/... and plays the verb arrays the
+service answers, read by the same translation the web tests use (``ivr.phone.jambonz``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from ivr.phone import twiml
+from ivr.phone.cli import call
+from ivr.phone.jambonz import parse, payload
+from ivr.sim.cli import simulate
+from tests.phone.conftest import ROOT
+
+MONDAY_10AM = "2027-01-11 10:00"
+
+
+@pytest.fixture
+def env(redis_url: str) -> dict[str, str]:
+    return {"IVR_REDIS_URL": redis_url, "IVR_CONFIG_DIR": str(ROOT),
+            "IVR_JAMBONZ_WEBHOOK_SECRET": "jambonz-secret-of-the-phone-tests"}
+
+
+def dial(env: dict[str, str], *args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(call, [*args, "--dialect", "jambonz", "--fast", "--at",
+                                       MONDAY_10AM, "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    out: dict[str, Any] = json.loads(result.stdout)
+    requests = [e for e in out["events"] if e["kind"] == "request"]
+    assert requests and {e["status"] for e in requests} == {200}
+    assert all("/jambonz/" in e["url"] for e in requests), [e["url"] for e in requests]
+    assert out["errors"] == []
+    return out
+
+
+def kinds(out: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e for e in out["events"] if e["kind"] == kind]
+
+
+def test_ivr_call_dialect_jambonz_reaches_a_seat_end_to_end(env: dict[str, str]) -> None:
+    out = dial(env, "12345", "--demo")
+    assert "12345" in kinds(out, "say")[0]["text"]
+    menu = kinds(out, "menu")[0]
+    assert (menu["timeout"], menu["num_digits"]) == (3.0, 1)
+    (answered,) = kinds(out, "answered")
+    assert answered["endpoint"].startswith("client:p0")
+    urls = [e["url"] for e in kinds(out, "request")]
+    assert urls[0].endswith("/jambonz/incoming")
+    assert any("/jambonz/seat-answered" in u for u in urls), "the seat's confirmHook"
+    assert any("/jambonz/dial-done" in u for u in urls) and urls[-1].endswith("/jambonz/status")
+    assert out["hung_up_by"] == "service"
+
+
+def test_ivr_call_dialect_jambonz_waits_in_the_hold_loop_and_transfers(
+        env: dict[str, str]) -> None:
+    out = dial(env, "12345", "--press", "1")  # the emergency key: dialled to 110
+    (dialled,) = kinds(out, "dial")
+    assert dialled["to"] == ["110"]
+    out = dial(env, "12328", "--hangup-after", "60")  # nobody logged in: the hold loop
+    urls = [e["url"] for e in kinds(out, "request")]
+    assert sum("/jambonz/wait" in u for u in urls) >= 2
+    assert out["hung_up_by"] == "caller"
+
+
+def test_ivr_simulate_dialect_jambonz_keeps_every_invariant(redis_url: str) -> None:
+    env = {"IVR_REDIS_URL": redis_url, "IVR_CONFIG_DIR": str(ROOT)}
+    result = CliRunner().invoke(simulate, [
+        "--dialect", "jambonz", "--seats", "pool=3", "--rate", "12345=40", "--rate", "12328=30",
+        "--hours", "0.5", "--patience", "90", "--check-every", "300", "--seed", "5", "--json",
+        "--quiet"], env=env)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["checks"]["ok"] and data["checks"]["problems"] == []
+    pool = data["queues"]["pool"]
+    assert pool["offered"] == pool["answered"] + pool["abandoned"] > 15
+    assert data["run"]["webhooks"] > pool["offered"]
+    bad = CliRunner().invoke(simulate, ["--dialect", "jambonz", "--seeds", "1-2", "--quiet"],
+                             env=env)
+    assert bad.exit_code == 2 and "--seeds" in bad.output
+
+
+def test_verb_arrays_are_read_as_jambonz_runs_them() -> None:
+    verbs = [
+        {"verb": "say", "text": "您好", "synthesizer": {"vendor": "google", "language": "cmn-CN",
+                                                      "voice": "cmn-CN-Wavenet-A"}},
+        {"verb": "gather", "actionHook": "/jambonz/gather?n=1", "input": ["digits"], "timeout": 3,
+         "numDigits": 1, "say": {"text": "请按1", "synthesizer": {"language": "cmn-CN"}}},
+        {"verb": "dial", "actionHook": "/jambonz/dial-done", "timeout": 20, "answerOnBridge": True,
+         "target": [{"type": "user", "name": "p01", "confirmHook": "/jambonz/seat-answered"}]},
+    ]
+    gather, dial_ = parse(json.dumps(verbs), "https://ivr.local/jambonz/incoming")
+    assert isinstance(gather, twiml.Gather), "a say just before a gather is part of its menu"
+    assert gather.action == "https://ivr.local/jambonz/gather?n=1"
+    assert gather.finish_on_key == "", "jambonz has no default finish key"
+    assert gather.action_on_empty_result, "jambonz posts its actionHook on silence too"
+    assert [(p.text, p.language) for p in gather.prompts if isinstance(p, twiml.Say)] == [
+        ("您好", "cmn-CN"), ("请按1", "cmn-CN")]
+    assert isinstance(dial_, twiml.Dial) and dial_.timeout == 20
+    (noun,) = dial_.nouns
+    assert (noun.endpoint, noun.events) == ("client:p01", frozenset({"answered"}))
+    assert noun.status_callback == "https://ivr.local/jambonz/seat-answered"
+    for bad in ("<Response/>", '{"verb": "say"}', '[{"text": "x"}]', '[{"verb": "sing"}]'):
+        with pytest.raises(twiml.TwimlError):
+            parse(bad, "https://ivr.local/jambonz/incoming")
+
+
+def test_twilio_parameters_become_jambonz_fields() -> None:
+    body = payload({"CallSid": "c1", "From": "+8613800138000", "Digits": "1",
+                    "SpeechResult": "着火", "DialCallDuration": "12", "ApiVersion": "2010-04-01"})
+    assert body == {"call_sid": "c1", "from": "+8613800138000", "digits": "1",
+                    "speech": {"alternatives": [{"transcript": "着火", "confidence": 0.9}]},
+                    "dial_call_duration": 12}
+    with pytest.raises(ValueError, match="ApiVersion"):
+        payload({"ApiVersion": "2010-04-01"}, strict=True)
