@@ -20,6 +20,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from ivr.clock import ManualClock
 from ivr.core.config import CenterConfig
@@ -67,6 +68,7 @@ class SimResult:
     full_checks: int
     verified: int
     costs: dict[str, float] = field(default_factory=dict)  # wall seconds by part of the run
+    prefixes: dict[str, int] = field(default_factory=dict)  # webhooks by path prefix (platform)
 
     @property
     def calls_per_second(self) -> float:
@@ -115,6 +117,7 @@ class _Run:
     sessions: dict[str, CallSession] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
     requests: Counter[str] = field(default_factory=Counter)
+    prefixes: Counter[str] = field(default_factory=Counter)
     costs: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def __post_init__(self) -> None:
@@ -151,6 +154,7 @@ class _Run:
     def _count(self, call: CallSession, e: CallEvent) -> None:
         if e.kind == "request":
             self.requests[e.data["what"]] += 1
+            self.prefixes["/" + urlsplit(e.data["url"]).path.split("/")[1]] += 1
 
     async def _login_all(self) -> None:
         for agent in self.agents.values():
@@ -284,4 +288,4 @@ class _Run:
                          list(self.agents.values()), problems, self.samples, START, self.end,
                          wall, self.rt.events, self.sweeper.sweeps, sum(self.requests.values()),
                          self.checker.full_checks, self.checker.verified,
-                         {k: round(v, 3) for k, v in costs.items()})
+                         {k: round(v, 3) for k, v in costs.items()}, dict(self.prefixes))

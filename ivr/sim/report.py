@@ -76,7 +76,7 @@ def summary(result: SimResult) -> dict[str, Any]:
         "run": {"calls": len(result.records), "wall_seconds": round(result.wall_seconds, 2),
                 "calls_per_second": round(result.calls_per_second, 1),
                 "events": result.events, "webhooks": result.requests, "sweeps": result.sweeps,
-                "costs": result.costs},
+                "costs": result.costs, "webhooks_by_prefix": result.prefixes},
     }
 
 

@@ -80,6 +80,7 @@ def test_ivr_simulate_dialect_jambonz_keeps_every_invariant(redis_url: str) -> N
     pool = data["queues"]["pool"]
     assert pool["offered"] == pool["answered"] + pool["abandoned"] > 15
     assert data["run"]["webhooks"] > pool["offered"]
+    assert data["run"]["webhooks_by_prefix"] == {"/jambonz": data["run"]["webhooks"]}
     bad = CliRunner().invoke(simulate, ["--dialect", "jambonz", "--seeds", "1-2", "--quiet"],
                              env=env)
     assert bad.exit_code == 2 and "--seeds" in bad.output
