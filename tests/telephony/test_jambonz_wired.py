@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from ivr.auth import seat_token
 from ivr.core.config import CenterConfig
 from ivr.core.numbers import Line
 from ivr.settings import Settings
@@ -114,6 +115,31 @@ async def test_queued_callback_for_a_jambonz_line_is_placed_through_jambonz(
     root = await jambonz.twiml(placed["call_hook"]["url"], CallSid="call-7", From="12328",
                                To=CALLER)
     assert dial_target(root) == ("Client", "p01")
+
+
+async def test_seat_hand_offs_of_a_jambonz_call_go_through_jambonz(
+        app_env: dict[str, Any], svc: Services, control: RecordingCallControl,
+        fake_jambonz: FakeJambonz) -> None:
+    jambonz, _ = phones(app_env)
+    await jambonz.seat("p01", "login")
+    root = await jambonz.twiml("/voice/incoming", CallSid="jb-1", From=CALLER, To="12328")
+    assert dial_target(root) == ("Client", "p01")
+    await jambonz.twiml("/voice/seat-answered?call=jb-1&seat=p01", CallSid="leg-1")
+    token = seat_token(svc.settings.seat_secret, "p01")
+    resp = await app_env["client"].post("/api/seats/p01/transfer", headers={
+        "Authorization": f"Bearer {token}"}, json={"target": "electricity", "mode": "warm"})
+    assert resp.status_code == 200, resp.text
+    await drained(svc)
+    (placed,) = fake_jambonz.posts()  # the target is called into the room on jambonz
+    assert placed["to"] == {"type": "phone", "number": "95598"}
+    assert placed["call_hook"]["url"] == f"{BASE}/jambonz/conference?room=xfer-jb-1"
+    assert rest_findings("create", placed) == []
+    assert fake_jambonz.puts() == [(f"/v1/Accounts/{ACCOUNT}/Calls/leg-1",
+                                    f"{BASE}/jambonz/conference?room=xfer-jb-1&call=jb-1&seat=p01")]
+    assert control.requests == []
+    root = await jambonz.twiml(fake_jambonz.puts()[0][1], CallSid="leg-1")
+    conf = root.find("Dial/Conference")
+    assert conf is not None and conf.text == "xfer-jb-1"
 
 
 async def test_a_jambonz_call_is_reconciled_with_jambonz(
