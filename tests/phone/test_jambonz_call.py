@@ -7,16 +7,28 @@ service answers, read by the same translation the web tests use (``ivr.phone.jam
 from __future__ import annotations
 
 import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
+import uvicorn
 from click.testing import CliRunner
 
+from ivr.app import create_app
 from ivr.phone import twiml
+from ivr.phone.call import Input
 from ivr.phone.cli import call
 from ivr.phone.jambonz import parse, payload
+from ivr.phone.run import CallOptions, place_call
+from ivr.settings import Settings
 from ivr.sim.cli import simulate
+from ivr.store.keys import Keys
 from tests.phone.conftest import ROOT
+from tests.phone.test_remote import free_port
 
 MONDAY_10AM = "2027-01-11 10:00"
 
@@ -66,6 +78,48 @@ def test_ivr_call_dialect_jambonz_waits_in_the_hold_loop_and_transfers(
     urls = [e["url"] for e in kinds(out, "request")]
     assert sum("/jambonz/wait" in u for u in urls) >= 2
     assert out["hung_up_by"] == "caller"
+
+
+SECRET = "jambonz-secret-of-the-remote-test"
+
+
+@pytest.fixture
+def served(redis_url: str) -> Iterator[str]:
+    """The app under uvicorn on loopback, with a jambonz webhook secret."""
+    settings = Settings(redis_url=redis_url, config_dir=ROOT, center="tjr" + uuid.uuid4().hex[:8],
+                        jambonz_webhook_secret=SECRET)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                                           log_level="warning", ws="none", http="h11"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    r = redis.Redis.from_url(redis_url)
+    keys = list(r.scan_iter(match=Keys(settings.center).pattern(), count=1000))
+    if keys:
+        r.delete(*keys)
+    r.close()
+
+
+async def test_a_jambonz_call_over_http_signs_with_the_webhook_secret(served: str) -> None:
+    settings = Settings(config_dir=ROOT)
+    refused = await place_call(CallOptions(number="12345", url=served, auth_token="not-it",
+                                           dialect="jambonz", settings=settings))
+    assert not refused.ok and "/jambonz/incoming answered 403" in refused.session.errors[0]
+    # an IVR caller on 12345 presses 1: dialled to 110 through the jambonz verbs
+    opts = CallOptions(number="12345", url=served, auth_token=SECRET, dialect="jambonz",
+                       settings=settings, inputs=[Input(digits="1")], hangup_after=6)
+    result = await place_call(opts)
+    assert result.session.errors == []
+    urls = [e.data["url"] for e in result.events if e.kind == "request"]
+    assert urls[0] == f"{served}/jambonz/incoming" and all("/jambonz/" in u for u in urls)
+    assert [e.data["to"] for e in result.events if e.kind == "dial"] == [["110"]]
 
 
 def test_ivr_simulate_dialect_jambonz_keeps_every_invariant(redis_url: str) -> None:
