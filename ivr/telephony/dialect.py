@@ -7,8 +7,11 @@ REST ``CallControl``. The ACD, flows and handlers see only ``Doc`` and ``dict[st
 - :class:`TwilioDialect`: TwiML, form-encoded webhooks, ``X-Twilio-Signature``, Twilio REST.
 - :class:`JambonzDialect`: JSON verb arrays, JSON webhooks, ``Jambonz-Signature``, jambonz REST.
 
-:class:`Dialects` picks one per dialed number (a deployment default plus per-number
-overrides), for what the service starts itself (callbacks, redirects).
+The path prefix of a webhook (``PREFIXES``: ``/voice``, ``/jambonz``) picks the dialect of a
+request; a call keeps the dialect it came in on (its record's ``dl``), so that redirects
+and hand-offs go through its own platform's ``CallControl`` (``ivr.web.services``). Calls
+the service places follow the line's ``dialect`` option or the deployment's
+``IVR_DIALECT``; :class:`Dialects` answers the same question by dialed number.
 """
 
 from __future__ import annotations
