@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from ivr.auth import seat_token
 from ivr.core.config import CenterConfig
+from ivr.core.engine import EnqueueAction
 from ivr.core.numbers import Line
 from ivr.settings import Settings
 from ivr.telephony.jambonz_rest import JambonzCallControl
@@ -140,6 +141,23 @@ async def test_seat_hand_offs_of_a_jambonz_call_go_through_jambonz(
     root = await jambonz.twiml(fake_jambonz.puts()[0][1], CallSid="leg-1")
     conf = root.find("Dial/Conference")
     assert conf is not None and conf.text == "xfer-jb-1"
+
+
+async def test_a_call_that_reaches_the_queue_after_a_transfer_keeps_its_dialect(
+        app_env: dict[str, Any], svc: Services) -> None:
+    acd = svc.store()
+    # an IVR transfer recorded before anything else (a flow that starts with one) ...
+    await acd.note("jb-5", "transfer", "police", "12345", "138****5678")
+    assert "dl" not in await acd.call_info("jb-5")
+    # ... that fails: the caller joins the queue, and the call now knows its platform
+    line = svc.config.line("12345")
+    assert line is not None
+    await acd.enqueue("jb-5", "12345", EnqueueAction(line.queue, "any", 0, None), "138****5678",
+                      dialect="jambonz")
+    assert (await acd.call_info("jb-5"))["dl"] == "jambonz"
+    await acd.enqueue("jb-5", "12345", EnqueueAction(line.queue, "any", 0, None), "138****5678",
+                      dialect="twilio")  # a repeated webhook changes nothing
+    assert (await acd.call_info("jb-5"))["dl"] == "jambonz"
 
 
 async def test_a_jambonz_call_is_reconciled_with_jambonz(

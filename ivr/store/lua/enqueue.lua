@@ -5,7 +5,7 @@
 -- ARGV[9] the call's language, ARGV[10] queue the call was turned away from because it
 -- is closed ('' = none; counted as an overflow from it), ARGV[11] caller digest ('' = no
 -- limit), ARGV[12] calls allowed per window, ARGV[13] window ms, ARGV[14] the telephony
--- dialect the call came in on (kept as 'dl' when the call starts here)
+-- dialect the call came in on (kept as 'dl' unless the record already has one)
 -- Returns JSON status: {st='limited'} over the repeated-call limit,
 -- {st='offered', seat, ep, ring} when a seat was reserved at once,
 -- {st='waiting', pos, logged, aht, waited} when it waits, or the state of a call that
@@ -26,11 +26,12 @@ if not st then
   if rate_limited(sid, line, ARGV[11], limit, window) then
     return cjson.encode({st = 'limited'})
   end
-  redis.call('HSET', ck, 'ln', line, 't1', NOW, 'fr', from, 'dl', dialect)
+  redis.call('HSET', ck, 'ln', line, 't1', NOW, 'fr', from)
   redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
   redis.call('ZADD', K.live(), NOW, sid)
   count(nil, line, 'calls', 1)
 end
+if dialect ~= '' then redis.call('HSETNX', ck, 'dl', dialect) end
 redis.call('HSET', ck, 'st', 'waiting', 'q', q, 'sk', sk, 'pr', prio, 't0', NOW, 'tq', NOW,
            'sc', score_of(prio, NOW), 'wd', wd, 'lg', lang)
 if closed ~= '' then
