@@ -46,10 +46,12 @@ LIMITS = {"line": 64, "caller": 64, "queue": 64, "skill": 64, "overflow_from": 6
           "outcome": 160, "callback": 1, "language": 16, "rating": 1, "category": 32,
           "resolved": 1, "department": 128, "handoff": 160, "flow": 64, "flow_rev": 32}
 INT32 = frozenset({"priority", "callback_attempts"})  # Integer columns; the others BigInteger
+SMALL, BIG = 2**31 - 1, 2**63 - 1  # the largest Integer, BigInteger
+MAX_MS, MAX_INTERVAL_MS = 2**53, 3660 * 86_400_000  # a seat interval's times, its length
 TEXT, INT, CALLER = 0, 1, 2
 #: record field -> (column, kind, bound): the longest text, or the largest integer, it holds
 SPECS: dict[str, tuple[str, int, int]] = {
-    key: (col, INT, 2**31 - 1 if col in INT32 else 2**63 - 1) if is_int
+    key: (col, INT, SMALL if col in INT32 else BIG) if is_int
     else (col, CALLER if col == "caller" else TEXT, LIMITS.get(col, 2**62))
     for key, (col, is_int) in FIELDS.items()}
 EMPTY = dict.fromkeys(COLUMNS)
@@ -119,6 +121,8 @@ def seat_row(d: Mapping[str, Any]) -> dict[str, Any]:
     seat, st = str(d["seat"]), str(d["st"])
     if not seat or not st or len(seat) > 64 or len(st) > 16:
         raise ValueError("bad seat or state")
+    if not (0 <= start <= MAX_MS and 0 <= end <= MAX_MS and end - start <= MAX_INTERVAL_MS):
+        raise ValueError("time out of range")  # its days would overflow, or take for ever
     return {"seat": seat, "start_ms": start, "state": st, "end_ms": max(start, end),
             "next_state": str(d.get("next") or "")[:16] or None,
             "call": str(d.get("call") or "")[:128] or None, "day": cdr.day_of_ms(start)}
@@ -131,8 +135,9 @@ def call_row(center: str, sid: str, version: str, rec: Mapping[str, str]) -> dic
     too long for its column, not a number, or beyond its integer column stays whole in
     ``extra``, so one odd event can never make a batch fail for ever.
     """
+    day = cdr.day_of_ms(cdr.arrival_ms(rec))
     row: dict[str, Any] = {"center": center, "sid": sid, "version": version,
-                           "day": cdr.day_of_ms(cdr.arrival_ms(rec)), **EMPTY}
+                           "day": day if -SMALL <= day <= SMALL else 0, **EMPTY}
     extra: dict[str, str] = {}
     for k, v in rec.items():
         spec = SPECS.get(k)

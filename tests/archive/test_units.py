@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ivr.archive.decode import Batch, call_row, row_record
+from ivr.archive.decode import Batch, call_row, row_record, seat_row
 from ivr.archive.models import CALLS, SEATS
 from ivr.archive.periods import PeriodError, parse_period
 from ivr.archive.service import apply_retention
@@ -127,3 +127,17 @@ async def test_numbers_too_big_for_their_column_are_kept_not_blocking(engine: As
     assert json.loads(one.extra) == {"st": "ended", "pr": "99999999999", "cba": "1e400",
                                      "toff": "99999999999999999999"}
     assert counted(row_record(dict(one._mapping))) == counted(b.calls["CA1"][1])
+
+
+def test_odd_times_cannot_block_the_archive() -> None:
+    """A call whose arrival is beyond any day column lands on day 0 (rollups and raw rows
+    alike); a seat interval beyond a 64-bit time or ten years long is a malformed event."""
+    rec = answered("CA1", t1="1e20")
+    row = call_row("c", "CA1", "0-1", rec)
+    assert row["day"] == 0 and row["t_ivr"] is None and json.loads(row["extra"])["t1"] == "1e20"
+    assert counted(row_record(row)) == counted(rec)
+    ok = {"seat": "p01", "st": "ready", "from": str(DAY0), "to": str(DAY0 + 5000)}
+    assert seat_row(ok)["end_ms"] == DAY0 + 5000
+    for bad in ({"to": "99999999999999999999"}, {"from": "-1"}, {"to": str(DAY0 + 10**13)}):
+        with pytest.raises(ValueError, match="time out of range"):
+            seat_row(ok | bad)
