@@ -124,17 +124,23 @@ async def test_a_jambonz_call_over_http_signs_with_the_webhook_secret(served: st
 
 def test_ivr_simulate_dialect_jambonz_keeps_every_invariant(redis_url: str) -> None:
     env = {"IVR_REDIS_URL": redis_url, "IVR_CONFIG_DIR": str(ROOT)}
-    result = CliRunner().invoke(simulate, [
-        "--dialect", "jambonz", "--seats", "pool=3", "--rate", "12345=40", "--rate", "12328=30",
-        "--hours", "0.5", "--patience", "90", "--check-every", "300", "--seed", "5", "--json",
-        "--quiet"], env=env)
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    assert data["checks"]["ok"] and data["checks"]["problems"] == []
+    runs = {}
+    for dialect in ("jambonz", "twilio"):
+        result = CliRunner().invoke(simulate, [
+            "--dialect", dialect, "--seats", "pool=3", "--rate", "12345=40", "--rate",
+            "12328=30", "--hours", "0.5", "--patience", "90", "--no-answer", "0.1",
+            "--check-every", "300", "--seed", "5", "--json", "--quiet"], env=env)
+        assert result.exit_code == 0, result.output
+        runs[dialect] = data = json.loads(result.stdout)
+        assert data["checks"]["ok"] and data["checks"]["problems"] == []
+    data = runs["jambonz"]
     pool = data["queues"]["pool"]
     assert pool["offered"] == pool["answered"] + pool["abandoned"] > 15
     assert data["run"]["webhooks"] > pool["offered"]
     assert data["run"]["webhooks_by_prefix"] == {"/jambonz": data["run"]["webhooks"]}
+    # the same seed on the other platform: the same calls, the same figures
+    assert (data["queues"], data["lines"]) == (runs["twilio"]["queues"], runs["twilio"]["lines"])
+    assert runs["twilio"]["run"]["webhooks_by_prefix"] == {"/voice": data["run"]["webhooks"]}
     bad = CliRunner().invoke(simulate, ["--dialect", "jambonz", "--seeds", "1-2", "--quiet"],
                              env=env)
     assert bad.exit_code == 2 and "--seeds" in bad.output
