@@ -31,6 +31,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -166,6 +167,7 @@ async def webhooks(redis_url: str, pg_url: str, n: int,
                 break
             await asyncio.sleep(0.1)
         archived = arc.archiver.totals.calls if arc.archiver else 0
+    shutil.rmtree(tmp, ignore_errors=True)
     return (statistics.median(times[True]), statistics.median(times[False]),
             statistics.median(cpu[True]), statistics.median(cpu[False]), archived)
 
@@ -277,6 +279,7 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
