@@ -47,7 +47,7 @@ Counts = dict[str, int]
 def _int(rec: Mapping[str, Any], key: str, default: int = 0) -> int:
     try:
         return int(float(rec.get(key) or default))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # "1e400", "inf": the default
         return default
 
 

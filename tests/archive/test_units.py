@@ -141,3 +141,12 @@ def test_odd_times_cannot_block_the_archive() -> None:
     for bad in ({"to": "99999999999999999999"}, {"from": "-1"}, {"to": str(DAY0 + 10**13)}):
         with pytest.raises(ValueError, match="time out of range"):
             seat_row(ok | bad)
+
+
+@pytest.mark.parametrize("value", ["1e400", "inf", "-inf", "nan"])
+def test_a_number_beyond_a_float_counts_as_absent_not_as_an_error(value: str) -> None:
+    rec = answered("CAodd", wait=2000, talk=3000)
+    for key in ("wait", "talk", "t1", "tend"):
+        odd = {**rec, key: value}
+        cdr.call_counts(odd, 5000)  # must not raise: a raise would hold the archive up for ever
+        assert cdr.arrival_ms(odd) >= 0
