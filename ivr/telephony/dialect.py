@@ -58,6 +58,10 @@ class Dialect(Protocol):
         """A webhook body as the handlers' parameters (``CallSid``, ``From``, ``Digits`` ...)."""
         ...
 
+    def read(self, url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, str] | None:
+        """The parameters of a request whose signature holds (the body parsed once), else None."""
+        ...
+
     def verify(self, url: str, body: bytes, headers: Mapping[str, str]) -> bool:
         """Whether the request was signed by the platform (``url``: the public URL it called)."""
         ...
@@ -93,6 +97,13 @@ class TwilioDialect:
         """Twilio's HMAC over the public URL and the sorted form parameters."""
         return self._checker.valid(url, self._multi(body), header(headers, "X-Twilio-Signature"))
 
+    def read(self, url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, str] | None:
+        """Verify and parse from one parse of the form."""
+        multi = self._multi(body)
+        if not self._checker.valid(url, multi, header(headers, "X-Twilio-Signature")):
+            return None
+        return {k: v[-1] for k, v in multi.items()}
+
 
 class JambonzDialect:
     """jambonz: JSON verb arrays, JSON webhooks, ``Jambonz-Signature``."""
@@ -116,6 +127,10 @@ class JambonzDialect:
     def verify(self, url: str, body: bytes, headers: Mapping[str, str]) -> bool:
         """HMAC-SHA256 over ``t.body`` with the webhook secret, within the tolerance window."""
         return self._signature.valid(body, header(headers, HEADER))
+
+    def read(self, url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, str] | None:
+        """The JSON payload once the signature over the raw body holds."""
+        return parse_body(body) if self.verify(url, body, headers) else None
 
 
 class Dialects:

@@ -171,12 +171,13 @@ async def _serve(request: Request, handler: Handler, name: str, prefix: str) -> 
     body = await request.body()
     query = request.url.query
     url = svc.checker.public_url(str(request.url), request.url.path + (f"?{query}" if query else ""))
-    if not dialect.verify(url, body, request.headers):
+    params = dialect.read(url, body, request.headers)
+    if params is None:
         return JSONResponse({"detail": f"invalid or missing {name} signature"
                              if name != "twilio" else "invalid or missing X-Twilio-Signature"},
                             status_code=403)
     languages = svc.config.flows.languages() | APOLOGY.keys()
-    hook = Hook(dialect.parse(body), clean_query(request.query_params, languages), prefix)
+    hook = Hook(params, clean_query(request.query_params, languages), prefix)
     if len(hook.params.get("CallSid", "")) > MAX_SID or (
             svc.breaker.is_open() and handler.__name__ not in EVENTS):
         # a sid no telephony platform sends, or Redis just failed: answer at once (call
