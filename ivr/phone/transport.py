@@ -16,6 +16,7 @@ as Twilio does (``ivr.phone.jambonz.Jambonz`` is the other :class:`Platform`);
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
@@ -142,6 +143,21 @@ class CountingTransport:
             return await self.inner.request(method, url, form, headers, content)
         finally:
             self.seconds += time.perf_counter() - start
+
+
+class InspectingTransport:
+    """Hands every request's URL and the service's reply to ``inspect`` (a test's lint)."""
+
+    def __init__(self, inner: Transport, inspect: Callable[[str, Reply], None]) -> None:
+        self.inner = inner
+        self.inspect = inspect
+
+    async def request(self, method: str, url: str, form: dict[str, str] | None,
+                      headers: dict[str, str], content: bytes | None = None) -> Reply:
+        """Send through the inner transport, then show the reply."""
+        reply = await self.inner.request(method, url, form, headers, content)
+        self.inspect(url, reply)
+        return reply
 
 
 class Twilio:

@@ -30,7 +30,7 @@ from ivr.phone.runtime import VirtualTime
 from ivr.phone.seats import Behaviour, SeatAgent, exponential, lognormal
 from ivr.phone.service import LocalService, TimerSweeper, local_service
 from ivr.phone.switchboard import Switchboard
-from ivr.phone.transport import CountingTransport
+from ivr.phone.transport import CountingTransport, InspectingTransport, Reply
 from ivr.settings import Settings
 from ivr.sim.checks import Checker
 from ivr.sim.recorder import CallRecord, Recorder
@@ -87,6 +87,8 @@ class Simulation:
     progress: Callable[[float], None] | None = None
     sample_every: float = 60.0
     dialect: str = "twilio"  # the platform the callers come in on: twilio or jambonz
+    # sees every request's URL and the service's reply (tests lint each document with it)
+    inspect: Callable[[str, Reply], None] | None = None
 
     async def run(self) -> SimResult:
         """Run the scenario to its horizon and until every call has ended."""
@@ -123,7 +125,10 @@ class _Run:
     def __post_init__(self) -> None:
         s, roster = self.sim.scenario, self.sim.config.roster
         self.end = START + s.hours * 3600.0
-        self.counted = CountingTransport(self.ls.transport)
+        inner = self.ls.transport
+        if self.sim.inspect is not None:
+            inner = InspectingTransport(inner, self.sim.inspect)
+        self.counted = CountingTransport(inner)
         self.ls.transport = self.counted
         self.twilio = self.ls.platform(self.sim.dialect)
         self.sweeper = TimerSweeper(self.ls.svc, self.rt)

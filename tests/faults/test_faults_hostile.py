@@ -29,6 +29,7 @@ from ivr.store.keys import Keys
 from tests.faults.conftest import needs_redis
 from tests.faults.servers import RedisServer, Uvicorn, service_env
 from tests.faults.storm import snapshot
+from tests.specs.lint import twiml_findings
 
 pytestmark = needs_redis
 TOKEN = "hostile-auth-token"
@@ -113,6 +114,7 @@ def assert_twiml_or_4xx(resp: httpx.Response, what: str) -> None:
     if resp.status_code == 200:
         assert resp.headers["content-type"].startswith("application/xml"), what
         assert ET.fromstring(resp.text).tag == "Response", (what, resp.text[:300])
+        assert twiml_findings(resp.text) == [], (what, resp.text[:300])  # Twilio would accept it
     else:
         assert 400 <= resp.status_code < 500, (what, resp.status_code)
 

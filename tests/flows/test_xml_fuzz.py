@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import BASE, Phone
+from tests.specs.lint import twiml_findings
 
 CONTROLS = "".join(chr(c) for c in range(0x20)) + "\x7f"
 # percent-encoded as sent on the wire; %ED%A0%80 is a UTF-8 encoded lone surrogate
@@ -51,6 +52,7 @@ def well_formed(resp: httpx.Response, what: object) -> None:
     assert resp.status_code == 200, (what, resp.status_code, resp.text[:300])
     root = ET.fromstring(resp.content)
     assert root.tag == "Response", what
+    assert twiml_findings(resp.text) == [], what  # and Twilio would accept it
 
 
 @pytest.fixture

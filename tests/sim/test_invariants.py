@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,12 +15,14 @@ from ivr.phone.runtime import VirtualTime
 from ivr.phone.seats import SeatAgent
 from ivr.phone.service import LocalService, local_service
 from ivr.phone.switchboard import Offer
+from ivr.phone.transport import Reply
 from ivr.settings import Settings
 from ivr.sim.checks import Checker
 from ivr.sim.engine import Simulation
 from ivr.sim.recorder import CallRecord, Recorder
 from ivr.sim.scenario import Scenario, with_seats
 from ivr.store.keys import BUCKET_SECONDS
+from tests.specs.lint import jambonz_findings, twiml_findings
 
 
 async def test_a_mixed_hour_across_merge_modes_keeps_every_invariant(
@@ -28,7 +31,18 @@ async def test_a_mixed_hour_across_merge_modes_keeps_every_invariant(
     scenario = Scenario(rates={"12345": 70, "12358": 25, "12328": 25, "12366": 30, "12360": 5},
                         hours=1.0, aht=150.0, patience=60.0, ring_seconds=4.0, no_answer=0.1,
                         seed=5, check_every=600.0)
-    result = await Simulation(scenario, config, sim_settings).run()
+    linted: list[str] = []
+    findings: list[tuple[str, list[str]]] = []
+
+    def lint(url: str, reply: Reply) -> None:  # every TwiML answer of the run, as Twilio reads it
+        if reply.content_type.startswith("application/xml"):
+            linted.append(url)
+            if found := twiml_findings(reply.text):
+                findings.append((url, found))
+
+    result = await Simulation(scenario, config, sim_settings, inspect=lint).run()
+    assert findings == [], findings[:5]
+    assert len(linted) > 500, "the lint saw the run's documents"
     assert result.problems == []
     assert result.full_checks >= 7 and result.verified == len(result.records) > 100
     outcomes = {r.outcome for r in result.records}
@@ -39,6 +53,26 @@ async def test_a_mixed_hour_across_merge_modes_keeps_every_invariant(
     assert {r.queue for r in result.records if r.answered} == {"pool", "sub-12360"}
     assert {r.queue for r in result.records if r.line == "12366"} == {"pool"}, \
         "00:00-01:00 in Beijing: the 12366 sub-center is closed and overflows to the pool"
+
+
+async def test_a_jambonz_hour_speaks_only_verbs_the_jambonz_specs_accept(
+        sim_settings: Settings, base_config: CenterConfig) -> None:
+    config = with_seats(base_config, {"pool": 6})
+    scenario = Scenario(rates={"12345": 60, "12328": 20, "12366": 20}, hours=0.5, aht=150.0,
+                        patience=60.0, ring_seconds=4.0, no_answer=0.1, seed=8, check_every=600.0)
+    linted: list[str] = []
+    findings: list[tuple[str, list[str]]] = []
+
+    def lint(url: str, reply: Reply) -> None:  # every verb array of the run, as jambonz reads it
+        if reply.content_type.startswith("application/json") and "/jambonz/" in url:
+            linted.append(url)
+            if found := jambonz_findings(json.loads(reply.text)):
+                findings.append((url, found))
+
+    result = await Simulation(scenario, config, sim_settings, dialect="jambonz", inspect=lint).run()
+    assert findings == [], findings[:5]
+    assert len(linted) > 100, "the lint saw the run's documents"
+    assert result.problems == []
 
 
 async def test_the_same_seed_gives_the_same_run(sim_settings: Settings,
