@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_SPAN = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+_TIME = r"((?:[01]\d|2[0-3]):[0-5]\d|24:00)"  # 24:00 is the end of the day, 24:30 is nothing
+_SPAN = re.compile(rf"^{_TIME}-{_TIME}$")
 
 
 class Schedule(BaseModel):
@@ -38,7 +39,7 @@ class Schedule(BaseModel):
                 raise ValueError(f"unknown day {day!r}: use {', '.join(DAYS)}")
             for span in spans:
                 m = _SPAN.match(span)
-                if not m or (m[1], m[2]) >= (m[3], m[4]):
+                if not m or m[1] >= m[2]:
                     raise ValueError(f"{day}: {span!r} is not a span like 08:30-17:30")
         return value
 

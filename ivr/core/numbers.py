@@ -180,8 +180,9 @@ def normalise(raw: str, area_code: str) -> str:
         return ""
     if 3 <= len(nsn) <= 6 and not s.startswith(("+", "0")):
         return nsn  # a short code dialed locally
-    if nsn.startswith(area_code) and 3 <= len(nsn) - len(area_code) <= 6:
-        return nsn[len(area_code) :]
+    rest = nsn[len(area_code) :]
+    if nsn.startswith(area_code) and 3 <= len(rest) <= 6 and not rest.startswith("0"):
+        return rest  # a short code after the area code (never begins with 0: 10086 is not 10+086)
     if 3 <= len(nsn) <= 6:
         return nsn  # +8612366: a national short code without area code
     return "+86" + nsn
