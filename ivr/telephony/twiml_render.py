@@ -10,6 +10,7 @@ and attributes lose the characters XML 1.0 forbids (they would make the document
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
@@ -25,6 +26,54 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
+# A placeholder for free text in a template: private-use characters (valid XML, never
+# escaped) around the value's index; the marks cannot come from a value, since values are
+# substituted into the template, never searched.
+_MARK = "\ue000"
+_SLOT = re.compile(f"{_MARK}(\\d+){_MARK}")
+MAX_TEMPLATES = 2048  # shapes kept per renderer (a center has a few dozen)
+# escaped as ElementTree escapes them: in attribute values, and in element text
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;",
+             "\r": "&#13;", "\t": "&#09;"}
+_IN_ATTRIBUTE = re.compile('[&<>"\n\r\t]')
+_IN_TEXT = re.compile("[&<>]")
+
+
+def _escape(text: str, in_attribute: bool) -> str:
+    """``text`` escaped for an attribute value or for element text."""
+    return (_IN_ATTRIBUTE if in_attribute else _IN_TEXT).sub(lambda m: _ENTITIES[m.group(0)], text)
+
+
+def _template(xml: str) -> tuple[str, dict[int, bool]]:
+    """A rendered shape, and for each of its slots whether it sits in an attribute value."""
+    where = {int(m.group(1)): xml.rfind("<", 0, m.start()) > xml.rfind(">", 0, m.start())
+             for m in _SLOT.finditer(xml)}
+    return xml, where
+
+
+def _slot(value: str, values: list[str]) -> str:
+    values.append(value)
+    return f"{_MARK}{len(values) - 1}{_MARK}"
+
+
+def _shape(v: d.Verb, values: list[str]) -> d.Verb:
+    """``v`` with its free text (said text, URLs) replaced by placeholders into ``values``."""
+    if isinstance(v, d.Say):
+        return d.Say(_slot(v.text, values), v.lang)
+    if isinstance(v, d.Play):
+        return d.Play(_slot(v.url, values))
+    if isinstance(v, d.Redirect):
+        return d.Redirect(_slot(v.url, values))
+    if isinstance(v, d.Gather):
+        prompts = tuple(_shape(p, values) for p in v.prompts)
+        return replace(v, action=_slot(v.action, values), prompts=prompts)  # type: ignore[arg-type]
+    if isinstance(v, d.DialSeat):
+        return replace(v, action=_slot(v.action, values), answered=_slot(v.answered, values))
+    if isinstance(v, d.DialTarget | d.DialBackup):
+        return replace(v, action=_slot(v.action, values))
+    return v
+
+
 class TwimlRenderer:
     """Doc -> TwiML text, voices from the speech table."""
 
@@ -32,9 +81,32 @@ class TwimlRenderer:
 
     def __init__(self, speech: SpeechTable) -> None:
         self._speech = speech
+        self._templates: dict[d.Doc, tuple[str, dict[int, bool]]] = {}
 
     def render(self, document: d.Doc) -> str:
-        """The TwiML of ``document`` (an empty ``<Response/>`` for an empty one)."""
+        """The TwiML of ``document`` (an empty ``<Response/>`` for an empty one).
+
+        Documents of one shape (the same verbs and fixed attributes: a hold-loop turn, a
+        seat dial) differ only in free text (what is said, URLs). Each shape is rendered once
+        with the ``twilio`` builder, its free text replaced by placeholders; a document of
+        that shape is then its template with the text escaped in. ``render_built`` is the
+        builder path every time; both give the same document (tests compare them).
+        """
+        values: list[str] = []
+        shape = d.Doc(tuple(_shape(v, values) for v in document.verbs))
+        found = self._templates.get(shape)
+        if found is None:
+            if len(self._templates) >= MAX_TEMPLATES:
+                self._templates.clear()
+            found = self._templates[shape] = _template(self.render_built(shape))
+        template, in_attribute = found
+        if not values:
+            return template
+        return _SLOT.sub(lambda m: _escape(xml_safe(values[int(m.group(1))]),
+                                           in_attribute[int(m.group(1))]), template)
+
+    def render_built(self, document: d.Doc) -> str:
+        """The TwiML of ``document`` built with the ``twilio`` builder."""
         r = VoiceResponse()
         for verb in document.verbs:
             self._verb(r, verb)
