@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,8 +13,8 @@ from ivr.core.hours import Schedule, is_open
 SH = ZoneInfo("Asia/Shanghai")
 OFFICE = Schedule(
     weekly={d: ("08:30-12:00", "13:00-17:30") for d in ("mon", "tue", "wed", "thu", "fri")},
-    holidays=("2026-10-01", "2026-10-02", "2026-10-05"),  # type: ignore[arg-type]
-    workdays=("2026-10-10",),  # type: ignore[arg-type]  # a Saturday worked as a Monday
+    holidays=(date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 5)),
+    workdays=(date(2026, 10, 10),),  # a Saturday worked as a Monday
 )
 
 
@@ -56,7 +56,7 @@ def test_a_makeup_working_day_opens_like_its_workday() -> None:
 
 def test_workday_as_chooses_the_pattern() -> None:
     sched = Schedule(weekly={"mon": ("08:00-09:00",), "fri": ("15:00-16:00",)},
-                     workdays=("2026-10-10",), workday_as="fri")  # type: ignore[arg-type]
+                     workdays=(date(2026, 10, 10),), workday_as="fri")
     assert is_open(sched, at("2026-10-10 15:30"))
     assert not is_open(sched, at("2026-10-10 08:30"))
 
@@ -64,7 +64,7 @@ def test_workday_as_chooses_the_pattern() -> None:
 def test_the_day_is_the_local_day_across_utc_midnight() -> None:
     # 2026-10-01 00:30 in Shanghai is still 2026-09-30 16:30 UTC: a holiday already
     sched = Schedule(weekly={d: ("00:00-24:00",) for d in ("mon", "tue", "wed", "thu", "fri")},
-                     holidays=("2026-10-01",))  # type: ignore[arg-type]
+                     holidays=(date(2026, 10, 1),))
     utc = ZoneInfo("UTC")
     assert not is_open(sched, at("2026-09-30 16:30", utc))
     assert is_open(sched, at("2026-09-30 15:59:59", utc))  # 23:59:59 on the 30th in Shanghai
