@@ -11,6 +11,9 @@ generated from this table, so no script spells a key name by hand.
 
 from __future__ import annotations
 
+from ivr.core import states
+from ivr.core.states import BUCKET_SECONDS
+
 #: name -> (suffix template, argument names). The full key is ``ivr:{center}:`` + suffix.
 TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "meta": ("meta", ()),  # hash: config version, anchor key of every script
@@ -35,8 +38,7 @@ TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "cfgchan": ("cfg-changed", ()),  # pub/sub channel (not a key): config version changed
 }
 
-#: Length of one counter bucket in seconds (15 minutes).
-BUCKET_SECONDS = 900
+__all__ = ["BUCKET_SECONDS", "TEMPLATES", "Keys", "lua_preamble", "prefix"]
 
 
 def prefix(center: str) -> str:
@@ -140,8 +142,65 @@ class Keys:
         return self.prefix.replace("{", "\\{").replace("}", "\\}") + ":*"
 
 
+def _lua(v: object) -> str:
+    """A Python value (str, int, tuple of them, dict with str keys) as a Lua literal."""
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, bool):  # never in the tables; refuse rather than guess
+        raise TypeError(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, tuple):
+        return "{" + ", ".join(_lua(x) for x in v) + "}"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"[{_lua(k)}] = {_lua(x)}" for k, x in v.items()) + "}"
+    raise TypeError(v)
+
+
+def _by_state(table: dict[tuple[str, str], str]) -> dict[str, dict[str, str]]:
+    """A transition table as state -> event -> next state."""
+    out: dict[str, dict[str, str]] = {}
+    for (frm, ev), to in table.items():
+        out.setdefault(frm, {})[ev] = to
+    return out
+
+
+def lua_rules() -> str:
+    """The state tables of :mod:`ivr.core.states` as Lua: ``S``, ``T``, ``F``, ``C``, helpers."""
+    call_states = {s: s for s in states.CALL_STATES}
+    seat_states = {s: s for s in states.SEAT_STATES}
+    trans = {"call": _by_state(states.CALL_TRANSITIONS),
+             "seat": _by_state(states.SEAT_TRANSITIONS)}
+    return "\n".join([
+        f"local S = {_lua({'call': call_states, 'seat': seat_states})}",
+        f"local T = {_lua(trans)}",
+        f"local F = {_lua({f: f for f in states.CALL_FIELDS})}",
+        f"local C = {_lua(states.CONSTANTS)}",
+        f"local S0 = {_lua({'call': states.NEW, 'seat': 'offline'})}  -- no record yet",
+        "local BUCKET_MS = C.BUCKET_MS",
+        "-- the state an event leads to from a state (nil: the table forbids it)",
+        "local function allows(kind, from, event)",
+        "  local t = T[kind][from or S0[kind]]",
+        "  return t and t[event]",
+        "end",
+        "-- the same, but an error (before the script writes anything) when forbidden",
+        "local function transition(kind, from, event)",
+        "  local to = allows(kind, from, event)",
+        "  if not to then",
+        "    -- a string: Redis 6.2 cannot raise a table (error_reply) through error()",
+        "    error('forbidden ' .. kind .. ' transition: ' .. tostring(from or S0[kind])",
+        "      .. ' -' .. event .. '->')",
+        "  end",
+        "  return to",
+        "end",
+    ]) + "\n"
+
+
 def lua_preamble() -> str:
-    """Lua functions ``K.<name>(...)`` building the same keys, from KEYS[1] (the meta key)."""
+    """The Lua key builders ``K.<name>(...)`` (from KEYS[1], the meta key), then the rules.
+
+    The rules are the state tables of :func:`lua_rules`.
+    """
     lines = [
         "local K = {}",
         "local P = string.sub(KEYS[1], 1, -6)  -- strip ':meta'",
@@ -158,5 +217,4 @@ def lua_preamble() -> str:
             parts.append(repr(rest).replace("'", '"'))
         body = " .. ".join(['P .. ":"', *parts])
         lines.append(f"function K.{name}({', '.join(names)}) return {body} end")
-    lines.append(f"local BUCKET_MS = {BUCKET_SECONDS * 1000}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + lua_rules()

@@ -11,7 +11,7 @@ local limit, window = int_arg(6, 0, 1e6), int_arg(7, 0, 1e10)
 local dialect = str_arg(8, 16)
 local ck = K.call(sid)
 local st = redis.call('HGET', ck, 'st')
-if st then return cjson.encode({st = st, repeated = true}) end
+if not allows('call', st, 'begin') then return cjson.encode({st = st, repeated = true}) end
 if rate_limited(sid, line, ARGV[5], limit, window) then
   return cjson.encode({st = 'limited'})
 end

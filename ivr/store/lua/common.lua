@@ -3,6 +3,7 @@
 -- meta key and every other key is built from the same {center} hash tag.
 -- Every script takes ARGV[1] = now in milliseconds (time is an input, never TIME).
 -- Times below are milliseconds; scores of wait sets are (9 - priority) * 1e13 + arrival.
+-- States, transitions (allows, transition), fields and constants: ivr/core/states.py.
 --
 -- Arguments are checked before a script writes anything: Redis does not roll back a
 -- script that fails half-way, so a bad argument must fail (a bug, loudly) while
@@ -23,16 +24,17 @@ local function str_arg(i, max_len)
 end
 
 local NOW = int_arg(1, 0, 1e14)
-local SCORE_SPAN = 1e13
-local CNT_TTL = 3 * 86400  -- counter buckets live three days (bounded memory)
-local HIST = {5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600}  -- wait bins, seconds
+-- shared constants come from ivr/core/states.py through the generated preamble (C.*)
+local SCORE_SPAN = C.SCORE_SPAN
+local CNT_TTL = C.CNT_TTL  -- counter buckets live three days (bounded memory)
+local HIST = C.HIST  -- wait bins, seconds
 
 local function num(v, default)
   if v == false or v == nil or v == '' then return default end
   return tonumber(v)
 end
 
-local function score_of(prio, t0) return (9 - prio) * SCORE_SPAN + t0 end
+local function score_of(prio, t0) return (C.MAX_PRIORITY - prio) * SCORE_SPAN + t0 end
 
 local function hash(key)
   local flat = redis.call('HGETALL', key)
@@ -249,6 +251,7 @@ end
 -- The callback number is erased: it is kept only until the callback ends.
 local function end_call(sid, outcome)
   local ck = K.call(sid)
+  transition('call', redis.call('HGET', ck, 'st'), 'end')  -- a call ends once
   redis.call('HSET', ck, 'st', 'ended', 'out', outcome, 'tend', NOW)
   redis.call('HDEL', ck, 'cbn')
   redis.call('ZREM', K.live(), sid)

@@ -17,7 +17,7 @@ local limit, window = int_arg(12, 0, 1e6), int_arg(13, 0, 1e10)
 local dialect = str_arg(14, 16)
 local ck = K.call(sid)
 local st = redis.call('HGET', ck, 'st')
-if st and st ~= 'ivr' then
+if not allows('call', st, 'enqueue') then  -- queued already, or ended: stays so
   local s = status(sid)
   s.repeated = true
   return cjson.encode(s)

@@ -18,11 +18,14 @@ if not c.st then
   return cjson.encode({outcome = 'ended_early', redirect = redirect})
 end
 if c.st == 'ended' then return cjson.encode({outcome = c.out, redirect = redirect, repeated = true}) end
+-- a caller with a queued callback who hangs up keeps the place ('leave'); else the call ends
+local keeps = c.cb == '1' and allows('call', c.st, 'leave')
+transition('call', c.st, keeps and 'leave' or 'end')
 local outcome
 if c.st == 'ivr' then
   outcome = (ivr_out ~= '' and ivr_out) or c.pend or 'ivr_end'
   count(nil, c.ln, 'ended_in_ivr', 1)
-elseif (c.st == 'waiting' or c.st == 'offered' or c.st == 'retry') and c.cb == '1' then
+elseif keeps then
   -- the caller asked to be called back: hanging up keeps the place in line
   redis.call('HSET', ck, 'gone', '1')
   return cjson.encode({outcome = 'callback_pending', redirect = redirect})

@@ -12,7 +12,7 @@ local ck = K.call(sid)
 local pend = (kind == 'transfer' and 'transferred' or kind) .. ':' .. what
 if redis.call('HGET', ck, 'pend') == pend then return cjson.encode({ok = false}) end
 local st = redis.call('HGET', ck, 'st')
-if st and st ~= 'ivr' then return cjson.encode({ok = false, st = st}) end  -- over, or queued
+if not allows('call', st, 'note') then return cjson.encode({ok = false, st = st}) end  -- over, or queued
 if not st then
   redis.call('HSET', ck, 'st', 'ivr', 'ln', line, 't1', NOW, 'fr', from)
   redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))

@@ -14,6 +14,8 @@ if redis.call('HGET', K.seat(seat), 'st') ~= 'talking' or not sid or sid == '' t
 end
 local ck = K.call(sid)
 local c = hash(ck)
+-- the seat's call must still be talking: a warm transfer keeps it so, a cold one ends it
+transition('call', c.st, keep == '1' and 'warm' or 'end')
 if phase == 'check' or (keep == '1' and c.warm == '1' and c.xfer == kind .. ':' .. what) then
   return cjson.encode({sid = sid, leg = c.leg or '', redirect = {}})  -- nothing (more) to record
 end

@@ -5,7 +5,7 @@
 local seat = str_arg(2, 64)
 local sk = K.seat(seat)
 local st = redis.call('HGET', sk, 'st') or 'offline'
-if st == 'reserved' or st == 'talking' then
+if not allows('seat', st, 'remove') then
   return cjson.encode({error = 'seat has a call in progress'})
 end
 seat_unready(seat)

@@ -1,0 +1,192 @@
+"""The call and seat state machines, as tables: the one home of the rules. Pure, no I/O.
+
+The Lua scripts get these tables through the generated preamble
+(:func:`ivr.store.keys.lua_preamble`): ``S`` (states), ``T`` (transitions), ``F`` (the
+call record's fields), ``C`` (shared constants), and the helpers ``allows(kind, from,
+event)`` (the state an event leads to, or nil) and ``transition(kind, from, event)``
+(the same, but a script error before anything is written when the table forbids it).
+
+Rules the tables encode:
+
+- A call is in exactly one state at a time: ``ivr``, ``waiting``, ``offered``,
+  ``talking``, ``retry`` or ``ended``. ``new`` is no state of the record but its absence
+  (the first webhook has not made one yet).
+- A call that ended stays ended: ``ended`` has no transition out, so a late or repeated
+  webhook (incoming, enqueue, note, answered) cannot queue or revive it.
+- A call ends exactly once and with one outcome (``out``); every non-ended state can end.
+- A seat holds at most one call: only a ``ready`` seat is reserved for a call, and a seat
+  with a call (``reserved``, ``talking``) cannot take a break, log out or be removed.
+- A talk ends in ``wrapup`` (or ``ready`` with no wrap-up), never straight to ``break``.
+
+Self-transitions (``waiting -widen-> waiting``) are events that change the record but
+not the state. A transition names the state *after* the script's own step; a call that
+is enqueued ends the script ``waiting`` or, reserved at once, ``offered``.
+"""
+
+from __future__ import annotations
+
+from ivr.core.kpi import BOUNDS
+
+NEW = "new"  #: pseudo state: no call record (or seat hash) yet
+
+CALL_STATES: dict[str, str] = {
+    NEW: "no record yet: the call's first webhook has not arrived",
+    "ivr": "in an IVR flow (menu, announcement) before asking for a seat",
+    "waiting": "in a queue's wait set, hearing the hold loop",
+    "offered": "reserved for a seat; the caller's <Dial> to it rings",
+    "talking": "a seat answered; the talk is under way",
+    "retry": "a queued callback attempt failed; the place comes back after a delay",
+    "ended": "over, with one outcome in 'out'; final",
+}
+
+SEAT_STATES: dict[str, str] = {
+    "offline": "not logged in (also a seat without a hash yet)",
+    "ready": "logged in and free: in its ready sets, may be reserved",
+    "reserved": "holds one call that rings at its endpoint",
+    "talking": "talking on its one call",
+    "wrapup": "after-call work; ready again by itself when the wrap-up timer runs",
+    "break": "logged in, not taking calls (by choice, or after a missed ring)",
+}
+
+#: Answers a script gives in place of a record's state (never stored in ``st``).
+RESULT_STATES: dict[str, str] = {
+    "unknown": "no record of the call",
+    "limited": "refused over the repeated-call limit (recorded as ended, rate_limited)",
+}
+
+#: (call state, event) -> state after the event.
+CALL_TRANSITIONS: dict[tuple[str, str], str] = {
+    (NEW, "begin"): "ivr",  # begin.lua: a call with a menu starts
+    (NEW, "note"): "ivr",  # note.lua: a transfer note made the record
+    ("ivr", "note"): "ivr",
+    (NEW, "enqueue"): "waiting",  # enqueue.lua (then maybe offered at once)
+    ("ivr", "enqueue"): "waiting",
+    ("waiting", "offer"): "offered",  # reserve() in common.lua
+    ("waiting", "widen"): "waiting",  # tick.lua 'k': the skill becomes 'any'
+    ("waiting", "overflow"): "waiting",  # to the queue's overflow queue
+    ("waiting", "callback"): "waiting",  # callback.lua request: keeps the place
+    ("offered", "answer"): "talking",  # answered.lua, dial_done.lua
+    ("offered", "noanswer"): "waiting",  # dial_done.lua: seat to break, call requeued
+    ("offered", "expire"): "waiting",  # tick.lua 'r': reservation nobody picked up
+    ("offered", "cb_failed"): "retry",  # callback.lua failed: attempt not answered
+    ("retry", "cb_due"): "waiting",  # tick.lua 'c'
+    ("talking", "warm"): "talking",  # seat_handoff.lua warm transfer
+    # the caller hung up (hangup.lua) while it asked for a callback: keeps its place
+    ("waiting", "leave"): "waiting",
+    ("offered", "leave"): "offered",
+    ("retry", "leave"): "retry",
+    # the one end of a call (end_call, rate_limited, hangup's early end)
+    (NEW, "end"): "ended",
+    ("ivr", "end"): "ended",
+    ("waiting", "end"): "ended",
+    ("offered", "end"): "ended",
+    ("talking", "end"): "ended",
+    ("retry", "end"): "ended",
+}
+#: the events of hangup.lua are ``end`` and ``leave``; every state but ended has ``end``
+CALL_EVENTS = frozenset(ev for _, ev in CALL_TRANSITIONS)
+
+#: (seat state, event) -> state after the event.
+SEAT_TRANSITIONS: dict[tuple[str, str], str] = {
+    ("offline", "login"): "ready",  # seat.lua (then maybe reserved at once)
+    ("ready", "ready"): "ready",
+    ("break", "ready"): "ready",
+    ("wrapup", "ready"): "ready",  # also tick.lua 'w': the wrap-up timer
+    ("ready", "break"): "break",
+    ("break", "break"): "break",
+    ("wrapup", "break"): "break",
+    ("ready", "logout"): "offline",
+    ("break", "logout"): "offline",
+    ("wrapup", "logout"): "offline",
+    ("ready", "reserve"): "reserved",  # reserve() in common.lua
+    ("reserved", "answer"): "talking",
+    ("reserved", "noanswer"): "break",  # dial_done.lua: a missed ring
+    ("reserved", "free"): "ready",  # the call left before the talk (abandon, expiry)
+    ("talking", "free"): "ready",  # a stale call's seat
+    ("talking", "done"): "wrapup",  # finish_talk (or ready at once with no wrap-up)
+    # seat_remove.lua: out of the roster (the hash is deleted; a removed seat is offline)
+    ("offline", "remove"): "offline",
+    ("ready", "remove"): "offline",
+    ("break", "remove"): "offline",
+    ("wrapup", "remove"): "offline",
+}
+SEAT_EVENTS = frozenset(ev for _, ev in SEAT_TRANSITIONS)
+
+#: Every field of the call record hash (``call:{sid}``) and what it holds.
+CALL_FIELDS: dict[str, str] = {
+    "st": "state, one of CALL_STATES",
+    "out": "outcome once ended (answered, abandoned, lost, ivr_end, transferred:..., ...)",
+    "ln": "the dialed line number",
+    "fr": "the caller's number, masked",
+    "dl": "the telephony dialect the call came in on (twilio, jambonz)",
+    "lg": "the call's language",
+    "t1": "ms the call reached the service",
+    "tend": "ms the call ended",
+    "q": "the queue it waits in (after an overflow: the overflow queue)",
+    "oq": "the queue it overflowed from (or was turned away from, closed)",
+    "sk": "the skill it needs ('any' once widened)",
+    "pr": "priority 0-9 (9 first)",
+    "sc": "its wait-set score: (9 - priority) * SCORE_SPAN + arrival",
+    "wd": "ms after arrival the skill widens to 'any' (-1 never)",
+    "t0": "ms it asked for a seat (the wait starts)",
+    "tq": "ms it entered its current queue",
+    "seat": "the seat it is offered to or talks with ('' none)",
+    "toff": "ms it was last offered to a seat",
+    "ans": "ms a seat answered",
+    "wait": "ms waited until answer or abandon",
+    "talk": "ms talked",
+    "leg": "the call sid of the seat's leg",
+    "cb": "'1' when the caller asked for a queued callback",
+    "cbn": "the number to call back (erased when the call ends)",
+    "cba": "callback attempts made",
+    "gone": "'1' when a caller with a callback hung up (keeps the place)",
+    "pend": "the IVR's note: the outcome if the call ends in the IVR (transferred:110, ...)",
+    "seen": "ms the hold loop last heard from the caller (watchdog)",
+    "warm": "'1' while a warm transfer moves the talk to a conference",
+    "xfer": "a seat's handoff: transfer:<target> or exclusion:<topic>",
+    "rc": "ms a worker last claimed the call to reconcile it with the platform",
+    "rating": "the caller's survey answer (1-3)",
+    "cat": "the seat's disposition category",
+    "res": "'1' resolved / '0' handed to a department",
+    "dept": "the department it was handed to",
+}
+
+#: Every field of a seat hash (``seat:{seat}``).
+SEAT_FIELDS: dict[str, str] = {
+    "st": "state, one of SEAT_STATES",
+    "since": "ms the seat entered its state",
+    "call": "the call it holds ('' none)",
+    "last": "the last call it talked on",
+    "sets": "its ready sets, 'queue|skill,...'",
+    "qs": "the queues it logs in to, 'q1,q2'",
+    "ep": "its endpoint (client identity, SIP URI or phone number)",
+    "name": "its display name",
+    "missed": "rings it did not answer",
+}
+
+ANY_SKILL = "any"  #: the skill every seat of a queue has; a widened call needs only it
+SCORE_SPAN = 10**13  #: wait-set score: (MAX_PRIORITY - priority) * SCORE_SPAN + arrival ms
+MAX_PRIORITY = 9
+BUCKET_SECONDS = 900  #: one counter bucket (15 minutes)
+CNT_TTL_SECONDS = 3 * 86400  #: counter buckets live three days (bounded memory)
+WAIT_BINS = BOUNDS  #: wait histogram bins, upper bounds in seconds, then 'inf'
+
+#: The constants the Lua scripts share (``C.<name>`` in the preamble).
+CONSTANTS: dict[str, int | str | tuple[int, ...]] = {
+    "ANY": ANY_SKILL,
+    "SCORE_SPAN": SCORE_SPAN,
+    "MAX_PRIORITY": MAX_PRIORITY,
+    "BUCKET_MS": BUCKET_SECONDS * 1000,
+    "CNT_TTL": CNT_TTL_SECONDS,
+    "HIST": WAIT_BINS,
+}
+
+
+def call_next(state: str, event: str) -> str | None:
+    """The call state ``event`` leads to from ``state``, or None when the table forbids it."""
+    return CALL_TRANSITIONS.get((state, event))
+
+
+def seat_next(state: str, event: str) -> str | None:
+    """The seat state ``event`` leads to from ``state``, or None when the table forbids it."""
+    return SEAT_TRANSITIONS.get((state, event))
