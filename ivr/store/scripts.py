@@ -1,8 +1,10 @@
 """The Lua scripts of the ACD, each registered once.
 
 Every script is ``lua/<name>.lua`` with a header naming its KEYS, ARGV and return
-value. Before registration each is prefixed with the key builders generated from
-``keys.py`` and with ``lua/common.lua``; KEYS[1] is always the center's meta key.
+value. Before registration each is prefixed with the key builders and the state tables
+generated from ``keys.py`` and ``ivr/core/states.py`` (``K``, ``S``, ``T``, ``F``, ``C``,
+``allows``, ``transition``) and with ``lua/common.lua``; KEYS[1] is always the center's
+meta key.
 """
 
 from __future__ import annotations
