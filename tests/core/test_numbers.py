@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from ivr.core.numbers import Line, NumberPlan, caller_key, lookup, mask, normalise
+from ivr.core.numbers import Line, NumberPlan, Target, caller_id_for, caller_key, lookup, mask, normalise
 
 BEIJING = "10"
 
@@ -151,3 +151,32 @@ def test_caller_key_keeps_different_callers_apart() -> None:
     assert len(keys) == 5
     assert caller_key("", BEIJING) == ""
     assert caller_key("anonymous", BEIJING) == ""
+
+
+@pytest.mark.parametrize(("kind", "own", "caller", "expected"), [
+    ("emergency", "", "+8613800138000", "+8613800138000"),  # 110 sees the caller to call back
+    ("utility", "", "+8613800138000", "+8613800138000"),
+    ("other", "", "+8613800138000", "+861065550000"),  # others see the center's number
+    ("emergency", "center", "+8613800138000", "+861065550000"),
+    ("other", "caller", "+8613800138000", "+8613800138000"),
+    ("emergency", "none", "+8613800138000", None),
+    ("emergency", "", "12345", None),  # never a short code
+    ("emergency", "", "anonymous", None),
+    ("emergency", "", "", None),
+])
+def test_caller_id_for_a_transfer(kind: str, own: str, caller: str, expected: str | None) -> None:
+    target = Target(number="110", name="110", kind=kind, caller_id=own)
+    assert caller_id_for(target, caller, "+861065550000") == expected
+
+
+def test_caller_id_of_the_center_must_be_e164() -> None:
+    target = Target(number="95598", name="电力", kind="other")
+    assert caller_id_for(target, "+8613800138000", "12345") is None
+    assert caller_id_for(target, "+8613800138000", None) is None
+
+
+def test_target_address_prefers_dial() -> None:
+    assert Target(number="110", name="110").address() == "110"
+    assert Target(number="110", name="110", dial="+861011000000").address() == "+861011000000"
+    with pytest.raises(ValidationError):
+        Target(number="110", name="110", dial="110")
