@@ -208,19 +208,20 @@ def _sorry(text: str, lang: str) -> str:
 
 def _choose(menu: f.Menu, event: Event) -> f.Option | None:
     if event.kind == "digits":
-        key = event.value.strip().rstrip("#")[:1]
-        return menu.options.get(key)
+        # the first key pressed: '#' too, which is a key (the renderer sends no
+        # finishOnKey then) and, when it is not an option, no match like any other
+        return menu.options.get(event.value.strip()[:1])
     if event.kind == "speech":
         heard = event.value.strip().lower()
         for key, option in menu.options.items():
-            if heard == key or any(w.lower() in heard for w in option.keywords):
+            if heard == key or any(w.strip() and w.strip().lower() in heard for w in option.keywords):
                 return option
     return None
 
 
 def _gather(flow: f.Flow, line: Line, nid: str, menu: f.Menu, tries: int,
             lead: Sequence[SayAction | PlayAction], lang: str) -> Step:
-    hints = tuple(w for o in menu.options.values() for w in o.keywords)
+    hints = tuple(w for o in menu.options.values() for w in o.keywords if w.strip())
     text = menu.prompts.get(lang, menu.prompt)
     prompt = (*lead, SayAction(fill(text, line), lang, flow.voice))
     pos = Position(flow.id, flow.revision, nid, tries, lang if lang != flow.language else "")

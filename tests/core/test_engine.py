@@ -234,3 +234,28 @@ def test_the_step_function_is_pure() -> None:
     ev = e.Event("digits", "8")
     assert e.resume(BOOK, LINE, pos, ev) == e.resume(BOOK, LINE, pos, ev)
     assert e.start(BOOK, LINE) == e.start(BOOK, LINE)
+
+
+HASH = flow("main", "m",
+            m={"kind": "menu", "prompt": "查询请按#，人工请按1。", "fallback": "bye",
+               "options": {"#": {"next": "q"}, "1": {"next": "agent", "keywords": ["", "人工"]}}},
+            q={"kind": "queue", "queue": "lookup"}, agent={"kind": "queue"},
+            bye={"kind": "hangup"})
+
+
+@pytest.mark.parametrize(("digits", "queue"), [("#", "lookup"), ("1", "pool"), ("1#", "pool")])
+def test_a_hash_key_option_can_be_chosen(digits: str, queue: str) -> None:
+    # the renderer sends no finishOnKey when '#' is a menu key, so Digits is '#'
+    book = e.FlowBook.of({"main": HASH})
+    step = e.resume(book, LINE, menu_pos(e.start(book, LINE)), e.Event("digits", digits))
+    assert step.outcome == "queue"
+    assert isinstance(step.actions[0], e.EnqueueAction) and step.actions[0].queue == queue
+
+
+def test_an_empty_keyword_does_not_match_every_utterance() -> None:
+    book = e.FlowBook.of({"main": HASH})
+    pos = menu_pos(e.start(book, LINE))
+    assert e.resume(book, LINE, pos, e.Event("speech", "天气怎么样")).outcome == "gather"
+    assert e.resume(book, LINE, pos, e.Event("speech", "转人工")).outcome == "queue"
+    gather = e.start(book, LINE).actions[0]
+    assert isinstance(gather, e.GatherAction) and gather.hints == ("人工",)
