@@ -194,3 +194,16 @@ async def test_a_seat_with_a_call_is_not_removed_and_an_ended_call_is_not_queued
                               "138****0000")
     assert again["st"] == "ended" and again.get("repeated") is True
     assert (await acd.call_info("CA-rules-2"))["st"] == "ended"
+
+
+async def test_seat_actions_follow_the_seat_table(svc: Services) -> None:
+    acd = svc.store()
+    assert (await acd.seat("p01", "ready"))["error"] == "seat is not logged in"
+    assert (await acd.seat("p01", "logout")).get("error") is None  # already offline
+    assert (await acd.seat("p01", "dance"))["error"] == "unknown action dance"
+    seat = await _talking(svc, "CA-rules-3")
+    for action in ("break", "logout"):
+        res = await acd.seat(seat, action)
+        assert res["error"] == "seat has a call in progress" and res["st"] == "talking"
+    assert (await acd.seat(seat, "login")).get("error") is None  # already logged in
+    assert (await acd.seat_info(seat))["st"] == "talking"

@@ -4,9 +4,9 @@
 -- Returns JSON {st, call, error, redirect}: the seat's state after the action; error is
 -- set (and nothing changed) when the action is not allowed in the current state;
 -- redirect lists calls the seat (or an overflow) was reserved for.
--- Transitions: offline -login-> ready; ready|break|wrapup -ready-> ready;
--- ready|wrapup -break-> break; ready|break|wrapup -logout-> offline.
--- A seat with a call (reserved, talking) cannot go to break or log out.
+-- Transitions: the seat table of ivr/core/states.py (allows('seat', st, action)); a
+-- repeated login or logout answers the state as it is. A seat with a call (reserved,
+-- talking) cannot go to break or log out.
 local seat, action = str_arg(2, 64), str_arg(3, 16)
 local sk = K.seat(seat)
 if redis.call('SISMEMBER', K.seats(), seat) == 0 then
@@ -23,28 +23,30 @@ local function queues()
   for q in string.gmatch(redis.call('HGET', sk, 'qs') or '', '[^,]+') do out[#out + 1] = q end
   return out
 end
-if st == 'reserved' or st == 'talking' then
-  if action == 'login' then return answer(nil) end
-  return answer('seat has a call in progress')
+if not allows('seat', st, action) then
+  if (action == 'login' and st ~= 'offline') or (action == 'logout' and st == 'offline') then
+    return answer(nil)  -- already so
+  end
+  if st == 'reserved' or st == 'talking' then return answer('seat has a call in progress') end
+  if st == 'offline' and (action == 'ready' or action == 'break') then
+    return answer('seat is not logged in')
+  end
+  return answer('unknown action ' .. action)
 end
 if action == 'login' then
-  if st ~= 'offline' then return answer(nil) end
   for _, q in ipairs(queues()) do redis.call('SADD', K.logged(q), seat) end
   local got = seat_ready(seat)
   if got then redirect[1] = got end
 elseif action == 'ready' then
-  if st == 'offline' then return answer('seat is not logged in') end
   if st ~= 'ready' then
     local got = seat_ready(seat)
     if got then redirect[1] = got end
   end
 elseif action == 'break' then
-  if st == 'offline' then return answer('seat is not logged in') end
   seat_unready(seat)
   redis.call('ZREM', K.timers(), 'w:' .. seat)
   seat_to(seat, 'break')
 elseif action == 'logout' then
-  if st == 'offline' then return answer(nil) end
   seat_unready(seat)
   redis.call('ZREM', K.timers(), 'w:' .. seat)
   seat_to(seat, 'offline', '')
