@@ -171,6 +171,8 @@ def normalise(raw: str, area_code: str) -> str:
         return "+" + digits if digits else ""
     if s.startswith("+86"):
         nsn = s[3:]
+        if nsn.startswith("0"):
+            nsn = nsn[1:]  # "+86 (0)10 ...": the trunk 0 is written, never dialled after +86
     elif s.startswith("0"):
         nsn = s[1:]
     else:
