@@ -273,3 +273,27 @@ async def test_handoff_without_a_talk_is_refused(env: Env) -> None:
     assert (await env.acd.handoff("a2", "transfer", "110", keep=False))["error"]
     assert (await env.acd.handoff("a1", "transfer", "110", keep=False))["error"]
     assert await env.snapshot() == before
+
+
+@pytest.mark.parametrize(("action", "state"), [("break", "break"), ("logout", "offline")])
+async def test_leaving_wrapup_cancels_its_timer(env: Env, action: str, state: str) -> None:
+    await env.ready("a2")
+    await env.talking("CA1", "a2")
+    await env.acd.hangup("CA1", "completed")
+    assert (await env.acd.seat("a2", action))["st"] == state
+    assert "w:a2" not in await env.timers()
+    env.clock.advance(60)
+    await env.enqueue("CA2")
+    await env.acd.tick()
+    assert (await env.seat("a2"))["st"] == state  # the wrap-up end does not make it ready
+    assert (await env.call("CA2"))["st"] == "waiting"
+
+
+async def test_ready_during_wrapup_ends_it_early(env: Env) -> None:
+    await env.ready("a2")
+    await env.talking("CA1", "a2")
+    await env.acd.hangup("CA1", "completed")
+    await env.enqueue("CA2")
+    res = await env.acd.seat("a2", "ready")
+    assert (res["st"], res["call"], res["redirect"]) == ("reserved", "CA2", ["CA2"])
+    assert "w:a2" not in await env.timers()
