@@ -63,8 +63,12 @@ def scratch_settings(base: Settings, redis_url: str, prefix: str = "call") -> Se
     """Settings for an in-process service on a fresh center with our public base URL.
 
     Without a jambonz webhook secret, one is made up for the run, so jambonz calls sign.
+    The Redis read timeout is the longest allowed (10 s): these runs are in virtual time,
+    so a machine busy with other work may slow them but must not fail them, whereas a
+    served worker fails fast (0.5 s) to answer its caller with the apology.
     """
     return base.model_copy(update={
+        "redis_timeout_seconds": max(base.redis_timeout_seconds, 10.0),
         "redis_url": redis_url, "center": f"{prefix}{uuid.uuid4().hex[:10]}",
         "public_base_url": BASE, "validate_signatures": True,
         "data_dir": Path(tempfile.gettempdir()) / "ivr-phone-data",
