@@ -157,6 +157,17 @@ def _lua(v: object) -> str:
     raise TypeError(v)
 
 
+#: Lua's reserved words: a state with such a name is ``S.<kind>.<name>_`` (``S.seat.break_``).
+LUA_KEYWORDS = frozenset(
+    "and break do else elseif end false for function if in local nil not or repeat return"
+    " then true until while".split())
+
+
+def lua_name(state: str) -> str:
+    """The key of a state in the Lua table ``S.<kind>`` (a reserved word gets a ``_``)."""
+    return state + "_" if state in LUA_KEYWORDS else state
+
+
 def _by_state(table: dict[tuple[str, str], str]) -> dict[str, dict[str, str]]:
     """A transition table as state -> event -> next state."""
     out: dict[str, dict[str, str]] = {}
@@ -167,8 +178,8 @@ def _by_state(table: dict[tuple[str, str], str]) -> dict[str, dict[str, str]]:
 
 def lua_rules() -> str:
     """The state tables of :mod:`ivr.core.states` as Lua: ``S``, ``T``, ``F``, ``C``, helpers."""
-    call_states = {s: s for s in states.CALL_STATES}
-    seat_states = {s: s for s in states.SEAT_STATES}
+    call_states = {lua_name(s): s for s in states.CALL_STATES}
+    seat_states = {lua_name(s): s for s in states.SEAT_STATES}
     trans = {"call": _by_state(states.CALL_TRANSITIONS),
              "seat": _by_state(states.SEAT_TRANSITIONS)}
     return "\n".join([
@@ -177,6 +188,12 @@ def lua_rules() -> str:
         f"local F = {_lua({f: f for f in states.CALL_FIELDS})}",
         f"local C = {_lua(states.CONSTANTS)}",
         f"local S0 = {_lua({'call': states.NEW, 'seat': 'offline'})}  -- no record yet",
+        "-- a name the tables do not have is a bug: fail loudly instead of comparing with nil",
+        "local function strict(t, what)",
+        "  return setmetatable(t, {__index = function(_, k) error('no ' .. what .. ' ' .. tostring(k)) end})",
+        "end",
+        "strict(S.call, 'call state'); strict(S.seat, 'seat state'); strict(F, 'call field')",
+        "strict(C, 'constant')",
         "local BUCKET_MS = C.BUCKET_MS",
         "-- the state an event leads to from a state (nil: the table forbids it)",
         "local function allows(kind, from, event)",

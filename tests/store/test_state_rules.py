@@ -17,11 +17,13 @@ from redis.exceptions import ResponseError
 
 from ivr.core import states
 from ivr.core.engine import EnqueueAction
-from ivr.store.keys import Keys, lua_preamble
+from ivr.store.keys import Keys, lua_name, lua_preamble
 from ivr.store.scripts import LUA_DIR
 from ivr.web.services import Services
 
-STATES = {*states.CALL_STATES, *states.SEAT_STATES, *states.RESULT_STATES}
+STATE_REF = re.compile(r"\bS\.(call|seat)\.(\w+)")  # a state named through the table
+LUA_STATES = {"call": {lua_name(s) for s in states.CALL_STATES},
+              "seat": {lua_name(s) for s in states.SEAT_STATES}}
 #: where a quoted literal is a state: compared with st, a seat_to() target, a state
 #: default after reading 'st', a {st = ...} answer (and the value HSET writes to 'st')
 STATE_PATTERNS = (
@@ -96,9 +98,13 @@ def test_every_state_field_and_rule_in_the_scripts_is_in_the_python_tables() -> 
     for name, text in _scripts().items():
         call, seat, written = _hash_fields(text)
         for st in written.union(*(pat.findall(text) for pat in STATE_PATTERNS)):
+            if st not in states.RESULT_STATES:
+                problems.append(f"{name}: state literal '{st}': name it S.call.{st} / S.seat.{st}"
+                                " (ivr/core/states.py)")
+        for kind, st in STATE_REF.findall(text):
             seen_states.add(st)
-            if st not in STATES:
-                problems.append(f"{name}: state '{st}' is not in ivr/core/states.py")
+            if st not in LUA_STATES[kind]:
+                problems.append(f"{name}: S.{kind}.{st} is not in ivr/core/states.py")
         call |= set(CALL_ATTR.findall(text))
         seen_call |= call
         seen_seat |= seat
@@ -115,8 +121,8 @@ def test_every_state_field_and_rule_in_the_scripts_is_in_the_python_tables() -> 
                     problems.append(f"{name}: {kind} event '{ev}' is not in the table")
     assert not problems, "\n".join(problems)
     # the scan itself sees what is there (else it could never fail)
-    assert {"ivr", "waiting", "offered", "talking", "ended", "retry", "wrapup", "break",
-            "reserved", "offline", "ready"} <= seen_states
+    assert {"ivr", "waiting", "offered", "talking", "ended", "retry", "wrapup",
+            "reserved", "offline", "ready", "break_"} <= seen_states
     assert {"cb", "cbn", "gone", "pend", "oq", "wd", "dl", "st", "out", "xfer"} <= seen_call
     assert {"st", "call", "missed", "last", "qs", "sets"} <= seen_seat
     assert {"begin", "enqueue", "note", "end", "leave", "warm", "remove"} <= seen_events
@@ -157,6 +163,11 @@ async def test_transition_refuses_what_the_table_forbids(redis_url: str) -> None
                                  ("seat", "reserved", "break")]:
             with pytest.raises(ResponseError, match=f"forbidden {kind} transition: {frm} -{event}->"):
                 await run(keys=[meta], args=[kind, frm, event])
+        named = redis.register_script(lua_preamble() + "return {S.seat.break_, S.call.ended}")
+        assert await named(keys=[meta]) == ["break", "ended"]
+        typo = redis.register_script(lua_preamble() + "return S.call.parked")
+        with pytest.raises(ResponseError, match="no call state parked"):
+            await typo(keys=[meta])
     finally:
         await redis.aclose()
 

@@ -15,8 +15,8 @@ if not allows('call', st, 'begin') then return cjson.encode({st = st, repeated =
 if rate_limited(sid, line, ARGV[5], limit, window) then
   return cjson.encode({st = 'limited'})
 end
-redis.call('HSET', ck, 'st', 'ivr', 'ln', line, 't1', NOW, 'fr', from, 'dl', dialect)
+redis.call('HSET', ck, 'st', S.call.ivr, 'ln', line, 't1', NOW, 'fr', from, 'dl', dialect)
 redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
 redis.call('ZADD', K.live(), NOW, sid)
 count(nil, line, 'calls', 1)
-return cjson.encode({st = 'ivr'})
+return cjson.encode({st = S.call.ivr})

@@ -11,13 +11,13 @@ local sid, action = str_arg(2, 128), str_arg(3, 16)
 local ck = K.call(sid)
 local c = hash(ck)
 if action == 'request' then
-  if c.st ~= 'waiting' or c.cb == '1' then return cjson.encode({ok = false, st = c.st}) end
+  if c.st ~= S.call.waiting or c.cb == '1' then return cjson.encode({ok = false, st = c.st}) end
   redis.call('HSET', ck, 'cb', '1', 'cbn', ARGV[4], 'cba', 0)
   count(c.q, c.ln, 'callback_requested', 1)
   return cjson.encode({ok = true})
 end
 if action == 'failed' then
-  if c.st ~= 'offered' or c.cb ~= '1' then return cjson.encode({ok = false, st = c.st}) end
+  if c.st ~= S.call.offered or c.cb ~= '1' then return cjson.encode({ok = false, st = c.st}) end
   local redirect = {}
   local attempts = num(c.cba, 0) + 1
   redis.call('HSET', ck, 'cba', attempts, 'seat', '')
@@ -31,7 +31,7 @@ if action == 'failed' then
     end_call(sid, 'callback_failed')
     return cjson.encode({outcome = 'callback_failed', redirect = redirect})
   end
-  redis.call('HSET', ck, 'st', 'retry')
+  redis.call('HSET', ck, 'st', S.call.retry)
   redis.call('ZADD', K.timers(), NOW + int_arg(5, 0, 1e9), 'c:' .. sid)
   return cjson.encode({outcome = 'retry', redirect = redirect})
 end

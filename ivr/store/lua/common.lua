@@ -72,7 +72,7 @@ local function seat_to(seat, st, call, at)
     redis.call('HSET', sk, 'st', st, 'since', at, 'call', call)
   end
   local from = num(old[2], at)
-  emit('seat', {seat = seat, st = old[1] or 'offline', from = from, to = math.max(from, at),
+  emit('seat', {seat = seat, st = old[1] or S.seat.offline, from = from, to = math.max(from, at),
                 next = st, call = old[3] or ''})
 end
 
@@ -115,8 +115,8 @@ local function reserve(sid, seat)
   local sk = redis.call('HGET', ck, 'sk')
   redis.call('ZREM', K.wait(q, sk), sid)
   seat_unready(seat)
-  seat_to(seat, 'reserved', sid)
-  redis.call('HSET', ck, 'st', 'offered', 'seat', seat, 'toff', NOW)
+  seat_to(seat, S.seat.reserved, sid)
+  redis.call('HSET', ck, 'st', S.call.offered, 'seat', seat, 'toff', NOW)
   redis.call('ZREM', K.timers(), 'k:' .. sid, 'o:' .. sid)
   local ring = num(redis.call('HGET', K.qcfg(q), 'ring'), 20000)
   local margin = num(redis.call('HGET', K.meta(), 'resv_margin'), 45000)
@@ -142,14 +142,14 @@ local function place(sid)
     return overflow(sid)
   end
   local wd = num(c.wd, -1)
-  local widened = sk ~= 'any' and wd >= 0 and NOW >= num(c.t0, NOW) + wd
+  local widened = sk ~= C.ANY and wd >= 0 and NOW >= num(c.t0, NOW) + wd
   local seat = seat_for(q, sk)
   if not seat and widened then
-    seat = seat_for(q, 'any')
+    seat = seat_for(q, C.ANY)
   end
   if widened then
-    sk = 'any'
-    redis.call('HSET', ck, 'sk', 'any')
+    sk = C.ANY
+    redis.call('HSET', ck, 'sk', C.ANY)
   end
   if seat then
     reserve(sid, seat)
@@ -157,8 +157,8 @@ local function place(sid)
   end
   redis.call('ZADD', K.wait(q, sk), num(c.sc, 0), sid)
   redis.call('SADD', K.wskills(q), sk)
-  redis.call('HSET', ck, 'st', 'waiting', 'seat', '')
-  if sk ~= 'any' and wd >= 0 then
+  redis.call('HSET', ck, 'st', S.call.waiting, 'seat', '')
+  if sk ~= C.ANY and wd >= 0 then
     redis.call('ZADD', K.timers(), num(c.t0, NOW) + wd, 'k:' .. sid)
   end
   local ova = num(cfg.ova, 0)
@@ -179,7 +179,7 @@ overflow = function(sid)
   count(c.q, nil, 'overflow_out', 1)
   count(ovq, c.ln, 'overflow_in', 1)
   -- the overflow queue's seats are not trained for the line: any of them may answer
-  redis.call('HSET', ck, 'q', ovq, 'oq', c.q, 'tq', NOW, 'sk', 'any')
+  redis.call('HSET', ck, 'q', ovq, 'oq', c.q, 'tq', NOW, 'sk', C.ANY)
   redis.call('ZREM', K.timers(), 'k:' .. sid)
   return place(sid)
 end
@@ -190,15 +190,15 @@ local function status(sid)
   local c = hash(ck)
   if not c.st then return {st = 'unknown'} end
   local out = {st = c.st, q = c.q, ln = c.ln, cb = c.cb}
-  if c.st == 'offered' or c.st == 'talking' then
+  if c.st == S.call.offered or c.st == S.call.talking then
     out.seat = c.seat
     out.ep = redis.call('HGET', K.seat(c.seat), 'ep')
     out.ring = num(redis.call('HGET', K.qcfg(c.q), 'ring'), 20000)
-  elseif c.st == 'waiting' then
+  elseif c.st == S.call.waiting then
     local rank = redis.call('ZRANK', K.wait(c.q, c.sk), sid)
     local pos = (rank or 0) + 1
-    if c.sk ~= 'any' then
-      pos = pos + redis.call('ZCOUNT', K.wait(c.q, 'any'), '-inf', '(' .. c.sc)
+    if c.sk ~= C.ANY then
+      pos = pos + redis.call('ZCOUNT', K.wait(c.q, C.ANY), '-inf', '(' .. c.sc)
     end
     out.pos = pos
     out.logged = redis.call('SCARD', K.logged(c.q))
@@ -212,7 +212,7 @@ end
 -- A seat becomes ready: it takes the best waiting call it may serve, or joins its ready sets.
 -- Returns the call it was reserved for, or false.
 local function seat_ready(seat)
-  seat_to(seat, 'ready', '')
+  seat_to(seat, S.seat.ready, '')
   redis.call('ZREM', K.timers(), 'w:' .. seat)
   local sets = seat_sets(seat)
   local best, best_score = nil, nil
@@ -235,8 +235,8 @@ local function mark_answered(sid, at)
   local ck = K.call(sid)
   local c = hash(ck)
   local wait = math.max(0, at - num(c.t0, at))
-  redis.call('HSET', ck, 'st', 'talking', 'ans', at, 'wait', wait)
-  seat_to(c.seat, 'talking', nil, at)
+  redis.call('HSET', ck, 'st', S.call.talking, 'ans', at, 'wait', wait)
+  seat_to(c.seat, S.seat.talking, nil, at)
   redis.call('ZREM', K.timers(), 'r:' .. sid)
   count(c.q, c.ln, 'answered', 1)
   count(c.q, c.ln, 'wait_answered_ms', wait)
@@ -252,7 +252,7 @@ end
 local function end_call(sid, outcome)
   local ck = K.call(sid)
   transition('call', redis.call('HGET', ck, 'st'), 'end')  -- a call ends once
-  redis.call('HSET', ck, 'st', 'ended', 'out', outcome, 'tend', NOW)
+  redis.call('HSET', ck, 'st', S.call.ended, 'out', outcome, 'tend', NOW)
   redis.call('HDEL', ck, 'cbn')
   redis.call('ZREM', K.live(), sid)
   redis.call('ZREM', K.timers(), 'k:' .. sid, 'o:' .. sid, 'r:' .. sid, 'c:' .. sid, 'p:' .. sid)
@@ -279,7 +279,7 @@ local function finish_talk(sid)
     local wrap = num(redis.call('HGET', K.qcfg(c.q), 'wrap'), 10000)
     redis.call('HSET', K.seat(seat), 'last', sid)
     if wrap <= 0 then return seat_ready(seat) end
-    seat_to(seat, 'wrapup', '')
+    seat_to(seat, S.seat.wrapup, '')
     redis.call('ZADD', K.timers(), NOW + wrap, 'w:' .. seat)
   end
   return false
@@ -296,7 +296,7 @@ local function rate_limited(sid, line, id, limit, window)
   if n == 1 then redis.call('PEXPIRE', k, 2 * window) end
   if n <= limit then return false end
   local ck = K.call(sid)
-  redis.call('HSET', ck, 'st', 'ended', 'out', 'rate_limited', 'ln', line, 't1', NOW, 'tend', NOW)
+  redis.call('HSET', ck, 'st', S.call.ended, 'out', 'rate_limited', 'ln', line, 't1', NOW, 'tend', NOW)
   redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
   count(nil, line, 'calls', 1)
   count(nil, line, 'rate_limited', 1)

@@ -10,31 +10,31 @@ local sid, seat, dial = str_arg(2, 128), str_arg(3, 64), str_arg(4, 32)
 local dur = int_arg(5, 0, 7 * 86400)
 local ck = K.call(sid)
 local c = hash(ck)
-if c.seat ~= seat or (c.st ~= 'offered' and c.st ~= 'talking') then
+if c.seat ~= seat or (c.st ~= S.call.offered and c.st ~= S.call.talking) then
   local s = status(sid)
-  if s.st == 'offered' then s.next = 'dial' elseif s.st == 'waiting' then s.next = 'wait'
+  if s.st == S.call.offered then s.next = 'dial' elseif s.st == S.call.waiting then s.next = 'wait'
   else s.next = 'hangup' end
   return cjson.encode(s)
 end
 local answered = dial == 'completed' or dial == 'answered'
-if c.st == 'talking' and c.warm == '1' then
+if c.st == S.call.talking and c.warm == '1' then
   -- a warm transfer moved the seat's leg to a conference: the caller joins it; the talk
   -- ends when the seat leaves the room (this script is called again, then without 'warm')
   redis.call('HDEL', ck, 'warm')
   return cjson.encode({next = 'conference', redirect = {}})
 end
-if c.st == 'talking' or answered then
-  if c.st == 'offered' then mark_answered(sid, NOW - dur * 1000) end
+if c.st == S.call.talking or answered then
+  if c.st == S.call.offered then mark_answered(sid, NOW - dur * 1000) end
   local freed = finish_talk(sid)
   return cjson.encode({next = 'hangup', redirect = freed and {freed} or {}})
 end
 -- no-answer, busy, failed, canceled: the seat goes on break, the call back to the line
 count(c.q, c.ln, 'noanswer', 1)
-seat_to(seat, 'break', '')
+seat_to(seat, S.seat.break_, '')
 redis.call('HINCRBY', K.seat(seat), 'missed', 1)
 redis.call('ZREM', K.timers(), 'r:' .. sid)
 redis.call('HSET', ck, 'seat', '')
 place(sid)
 local s = status(sid)
-s.next = s.st == 'offered' and 'dial' or 'wait'
+s.next = s.st == S.call.offered and 'dial' or 'wait'
 return cjson.encode(s)

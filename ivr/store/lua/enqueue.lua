@@ -32,7 +32,7 @@ if not st then
   count(nil, line, 'calls', 1)
 end
 if dialect ~= '' then redis.call('HSETNX', ck, 'dl', dialect) end
-redis.call('HSET', ck, 'st', 'waiting', 'q', q, 'sk', sk, 'pr', prio, 't0', NOW, 'tq', NOW,
+redis.call('HSET', ck, 'st', S.call.waiting, 'q', q, 'sk', sk, 'pr', prio, 't0', NOW, 'tq', NOW,
            'sc', score_of(prio, NOW), 'wd', wd, 'lg', lang)
 if closed ~= '' then
   -- offered once, to the closed queue the line routes to, and overflowing from it at

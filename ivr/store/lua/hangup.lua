@@ -12,24 +12,24 @@ local redirect = {}
 if not c.st then
   -- the end arrived before the call's first webhook (Twilio does not order them): keep
   -- a record that the call is over, so that a late /voice/incoming cannot queue it
-  redis.call('HSET', ck, 'st', 'ended', 'out', 'ended_early', 't1', NOW, 'tend', NOW)
+  redis.call('HSET', ck, 'st', S.call.ended, 'out', 'ended_early', 't1', NOW, 'tend', NOW)
   redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
   emit_call(sid)
   return cjson.encode({outcome = 'ended_early', redirect = redirect})
 end
-if c.st == 'ended' then return cjson.encode({outcome = c.out, redirect = redirect, repeated = true}) end
+if c.st == S.call.ended then return cjson.encode({outcome = c.out, redirect = redirect, repeated = true}) end
 -- a caller with a queued callback who hangs up keeps the place ('leave'); else the call ends
 local keeps = c.cb == '1' and allows('call', c.st, 'leave')
 transition('call', c.st, keeps and 'leave' or 'end')
 local outcome
-if c.st == 'ivr' then
+if c.st == S.call.ivr then
   outcome = (ivr_out ~= '' and ivr_out) or c.pend or 'ivr_end'
   count(nil, c.ln, 'ended_in_ivr', 1)
 elseif keeps then
   -- the caller asked to be called back: hanging up keeps the place in line
   redis.call('HSET', ck, 'gone', '1')
   return cjson.encode({outcome = 'callback_pending', redirect = redirect})
-elseif c.st == 'waiting' or c.st == 'offered' then
+elseif c.st == S.call.waiting or c.st == S.call.offered then
   redis.call('ZREM', K.wait(c.q, c.sk), sid)
   local wait = math.max(0, NOW - num(c.t0, NOW))
   redis.call('HSET', ck, 'wait', wait)
@@ -40,11 +40,11 @@ elseif c.st == 'waiting' or c.st == 'offered' then
     count(c.q, c.ln, 'abandoned_short', 1)
   end
   outcome = 'abandoned'
-  if c.st == 'offered' and c.seat ~= '' and redis.call('HGET', K.seat(c.seat), 'call') == sid then
+  if c.st == S.call.offered and c.seat ~= '' and redis.call('HGET', K.seat(c.seat), 'call') == sid then
     local got = seat_ready(c.seat)
     if got then redirect[#redirect + 1] = got end
   end
-elseif c.st == 'talking' then
+elseif c.st == S.call.talking then
   local got = finish_talk(sid)
   if got then redirect[#redirect + 1] = got end
   return cjson.encode({outcome = 'answered', redirect = redirect})

@@ -14,7 +14,7 @@ if redis.call('HGET', ck, 'pend') == pend then return cjson.encode({ok = false})
 local st = redis.call('HGET', ck, 'st')
 if not allows('call', st, 'note') then return cjson.encode({ok = false, st = st}) end  -- over, or queued
 if not st then
-  redis.call('HSET', ck, 'st', 'ivr', 'ln', line, 't1', NOW, 'fr', from)
+  redis.call('HSET', ck, 'st', S.call.ivr, 'ln', line, 't1', NOW, 'fr', from)
   redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
   redis.call('ZADD', K.live(), NOW, sid)
   count(nil, line, 'calls', 1)

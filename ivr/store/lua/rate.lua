@@ -9,7 +9,7 @@
 local sid, what = str_arg(2, 128), str_arg(3, 16)
 local ck = K.call(sid)
 local c = hash(ck)
-if c.st ~= 'ended' or c.out ~= 'answered' then return cjson.encode({ok = false, st = c.st}) end
+if c.st ~= S.call.ended or c.out ~= 'answered' then return cjson.encode({ok = false, st = c.st}) end
 if what == 'rating' then
   if c.rating then return cjson.encode({ok = false, already = true}) end
   redis.call('HSET', ck, 'rating', ARGV[4])

@@ -12,7 +12,7 @@ for _, sid in ipairs(redis.call('ZRANGEBYSCORE', K.live(), '-inf', NOW - after, 
   if #out >= limit then break end
   local ck = K.call(sid)
   local st, rc = unpack(redis.call('HMGET', ck, 'st', 'rc'))
-  if (st == 'ivr' or st == 'offered' or st == 'talking') and NOW - num(rc, 0) >= every then
+  if (st == S.call.ivr or st == S.call.offered or st == S.call.talking) and NOW - num(rc, 0) >= every then
     redis.call('HSET', ck, 'rc', NOW)
     out[#out + 1] = sid
   end

@@ -12,11 +12,11 @@ local sk = K.seat(seat)
 if redis.call('SISMEMBER', K.seats(), seat) == 0 then
   return cjson.encode({error = 'unknown seat'})
 end
-local st = redis.call('HGET', sk, 'st') or 'offline'
+local st = redis.call('HGET', sk, 'st') or S.seat.offline
 local redirect = {}
 local function answer(err)
   local s = hash(sk)
-  return cjson.encode({st = s.st or 'offline', call = s.call or '', error = err, redirect = redirect})
+  return cjson.encode({st = s.st or S.seat.offline, call = s.call or '', error = err, redirect = redirect})
 end
 local function queues()
   local out = {}
@@ -24,11 +24,11 @@ local function queues()
   return out
 end
 if not allows('seat', st, action) then
-  if (action == 'login' and st ~= 'offline') or (action == 'logout' and st == 'offline') then
+  if (action == 'login' and st ~= S.seat.offline) or (action == 'logout' and st == S.seat.offline) then
     return answer(nil)  -- already so
   end
-  if st == 'reserved' or st == 'talking' then return answer('seat has a call in progress') end
-  if st == 'offline' and (action == 'ready' or action == 'break') then
+  if st == S.seat.reserved or st == S.seat.talking then return answer('seat has a call in progress') end
+  if st == S.seat.offline and (action == 'ready' or action == 'break') then
     return answer('seat is not logged in')
   end
   return answer('unknown action ' .. action)
@@ -38,18 +38,18 @@ if action == 'login' then
   local got = seat_ready(seat)
   if got then redirect[1] = got end
 elseif action == 'ready' then
-  if st ~= 'ready' then
+  if st ~= S.seat.ready then
     local got = seat_ready(seat)
     if got then redirect[1] = got end
   end
 elseif action == 'break' then
   seat_unready(seat)
   redis.call('ZREM', K.timers(), 'w:' .. seat)
-  seat_to(seat, 'break')
+  seat_to(seat, S.seat.break_)
 elseif action == 'logout' then
   seat_unready(seat)
   redis.call('ZREM', K.timers(), 'w:' .. seat)
-  seat_to(seat, 'offline', '')
+  seat_to(seat, S.seat.offline, '')
   for _, q in ipairs(queues()) do
     redis.call('SREM', K.logged(q), seat)
     local cfg = hash(K.qcfg(q))

@@ -9,7 +9,7 @@
 local seat, kind, what, keep = str_arg(2, 64), str_arg(3, 16), str_arg(4, 64), str_arg(5, 1)
 local phase = str_arg(6, 8)
 local sid = redis.call('HGET', K.seat(seat), 'call')
-if redis.call('HGET', K.seat(seat), 'st') ~= 'talking' or not sid or sid == '' then
+if redis.call('HGET', K.seat(seat), 'st') ~= S.seat.talking or not sid or sid == '' then
   return cjson.encode({error = 'seat is not talking on a call'})
 end
 local ck = K.call(sid)

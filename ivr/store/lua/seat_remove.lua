@@ -4,7 +4,7 @@
 -- Returns JSON {ok} or {error='seat has a call in progress'}.
 local seat = str_arg(2, 64)
 local sk = K.seat(seat)
-local st = redis.call('HGET', sk, 'st') or 'offline'
+local st = redis.call('HGET', sk, 'st') or S.seat.offline
 if not allows('seat', st, 'remove') then
   return cjson.encode({error = 'seat has a call in progress'})
 end

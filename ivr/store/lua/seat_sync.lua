@@ -6,20 +6,20 @@
 -- Returns JSON {st, redirect}: the seat's state, and a call it was reserved for.
 local seat, sets, qs, ep, name = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local sk = K.seat(seat)
-local st = redis.call('HGET', sk, 'st') or 'offline'
+local st = redis.call('HGET', sk, 'st') or S.seat.offline
 local redirect = {}
-if st == 'ready' then seat_unready(seat) end
-if st ~= 'offline' then
+if st == S.seat.ready then seat_unready(seat) end
+if st ~= S.seat.offline then
   for q in string.gmatch(redis.call('HGET', sk, 'qs') or '', '[^,]+') do
     redis.call('SREM', K.logged(q), seat)
   end
 end
 redis.call('HSET', sk, 'sets', sets, 'qs', qs, 'ep', ep, 'name', name, 'st', st)
 redis.call('SADD', K.seats(), seat)
-if st ~= 'offline' then
+if st ~= S.seat.offline then
   for q in string.gmatch(qs, '[^,]+') do redis.call('SADD', K.logged(q), seat) end
 end
-if st == 'ready' then
+if st == S.seat.ready then
   local got = seat_ready(seat)
   if got then redirect[1] = got end
 end

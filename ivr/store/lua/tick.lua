@@ -15,20 +15,20 @@ for _, m in ipairs(due) do
   redis.call('ZREM', K.timers(), m)
   local kind, id = string.sub(m, 1, 1), string.sub(m, 3)
   if kind == 'w' then
-    if redis.call('HGET', K.seat(id), 'st') == 'wrapup' then got(seat_ready(id)) end
+    if redis.call('HGET', K.seat(id), 'st') == S.seat.wrapup then got(seat_ready(id)) end
   else
     local ck = K.call(id)
     local c = hash(ck)
-    if kind == 'k' and c.st == 'waiting' and c.sk ~= 'any' then
+    if kind == 'k' and c.st == S.call.waiting and c.sk ~= C.ANY then
       redis.call('ZREM', K.wait(c.q, c.sk), id)
-      redis.call('HSET', ck, 'sk', 'any')
+      redis.call('HSET', ck, 'sk', C.ANY)
       if place(id) then got(id) end
-    elseif kind == 'o' and c.st == 'waiting' then
+    elseif kind == 'o' and c.st == S.call.waiting then
       if overflow(id) then got(id) end
-    elseif kind == 'p' and c.cb ~= '1' and (c.st == 'waiting' or c.st == 'offered') then
+    elseif kind == 'p' and c.cb ~= '1' and (c.st == S.call.waiting or c.st == S.call.offered) then
       -- the caller stopped polling the hold loop: hung up, and the status callback was lost
       redis.call('ZREM', K.wait(c.q, c.sk), id)
-      if c.st == 'offered' and c.seat ~= '' and redis.call('HGET', K.seat(c.seat), 'call') == id then
+      if c.st == S.call.offered and c.seat ~= '' and redis.call('HGET', K.seat(c.seat), 'call') == id then
         got(seat_ready(c.seat))
       end
       local wait = math.max(0, num(c.seen, NOW) - num(c.t0, NOW))
@@ -38,15 +38,15 @@ for _, m in ipairs(due) do
       count(c.q, c.ln, 'wb:' .. bin_of(wait), 1)
       count(c.q, c.ln, 'lost', 1)
       end_call(id, 'lost')
-    elseif kind == 'c' and c.st == 'retry' then
+    elseif kind == 'c' and c.st == S.call.retry then
       -- a callback attempt failed earlier: the place in line comes back now
-      redis.call('HSET', ck, 'st', 'waiting')
+      redis.call('HSET', ck, 'st', S.call.waiting)
       if place(id) then got(id) end
-    elseif kind == 'r' and c.st == 'offered' then
+    elseif kind == 'r' and c.st == S.call.offered then
       -- the caller never reached the seat's <Dial>: free the seat, requeue the call
       count(c.q, c.ln, 'resv_expired', 1)
       if redis.call('HGET', K.seat(c.seat), 'call') == id then got(seat_ready(c.seat)) end
-      if redis.call('HGET', ck, 'st') == 'offered' and redis.call('HGET', ck, 'seat') == c.seat then
+      if redis.call('HGET', ck, 'st') == S.call.offered and redis.call('HGET', ck, 'seat') == c.seat then
         redis.call('HSET', ck, 'seat', '')
         if place(id) then got(id) end
       end
@@ -60,8 +60,8 @@ if stale > 0 then
     if not c.st then
       redis.call('ZREM', K.live(), sid)
     else
-      if c.st == 'waiting' then redis.call('ZREM', K.wait(c.q, c.sk), sid) end
-      if (c.st == 'offered' or c.st == 'talking') and c.seat and c.seat ~= ''
+      if c.st == S.call.waiting then redis.call('ZREM', K.wait(c.q, c.sk), sid) end
+      if (c.st == S.call.offered or c.st == S.call.talking) and c.seat and c.seat ~= ''
           and redis.call('HGET', K.seat(c.seat), 'call') == sid then
         got(seat_ready(c.seat))
       end

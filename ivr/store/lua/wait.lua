@@ -6,5 +6,5 @@
 -- A caller in the hold loop is alive: its watchdog is reset.
 local sid = str_arg(2, 128)
 local s = status(sid)
-if s.st == 'waiting' or s.st == 'offered' then watch_caller(sid) end
+if s.st == S.call.waiting or s.st == S.call.offered then watch_caller(sid) end
 return cjson.encode(s)
