@@ -101,6 +101,9 @@ def settings(redis_url: str, center: str, tmp_path: Path) -> Settings:
     return Settings(
         redis_url=redis_url, center=center, data_dir=tmp_path, config_dir=ROOT,
         public_base_url=BASE, twilio_auth_token="test-token-123", hold_loop_seconds=10,
+        # a served worker fails fast (0.5 s) on a slow Redis; these tests are not about
+        # that (tests/faults are) and must not fail because the machine is busy
+        redis_timeout_seconds=5.0,
     )
 
 
