@@ -89,6 +89,21 @@ async def test_item4_a_stale_if_match_on_delete_leaves_the_seat(
     assert (await c.get("/api/roster/p02", headers=ADMIN)).status_code == 200
 
 
+@pytest.mark.parametrize("field,value", [("skills", ["x,sub-12366|12366"]), ("skills", ["12366 "]),
+                                         ("queues", ["pool|sub-12366"]), ("id", "p 09")])
+async def test_item5_identifiers_are_checked_where_they_enter(
+        app_env: dict[str, Any], phone: Phone, svc: Services, field: str, value: object) -> None:
+    c: httpx.AsyncClient = app_env["client"]
+    seat = (await c.get("/api/roster/p02", headers=ADMIN)).json()["data"] | {"id": "p09", field: value}
+    resp = await c.put("/api/roster/p09", json=seat, headers={**ADMIN, "If-None-Match": "*"})
+    assert resp.status_code == 422, resp.text
+    assert field in resp.text, "the answer names the field"
+    assert (await c.get("/api/roster/p09", headers=ADMIN)).status_code == 404, "nothing was added"
+    assert "p09" not in await svc.store().redis.smembers(svc.store().keys.seats())
+    # the seat API and webhook query values take the same pattern
+    assert (await phone.seat("p 09", "login")).status_code in (401, 404, 422)
+
+
 async def test_item6_a_huge_dial_duration_ends_the_talk_normally(phone: Phone, svc: Services) -> None:
     await phone.seat("p01", "login")
     await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12328")
