@@ -99,7 +99,7 @@ async def run_step(svc: Services, line: Line, line_id: str, step: Step, hook: Ho
             return lead.then(d.Redirect(svc.url(
                 hook.path("/queue"), ln=line_id, q=last.queue, sk=last.skill, pr=last.priority,
                 lg=lang, wd="" if last.widen_after is None else str(last.widen_after))))
-        return await enqueue(svc, hook, line_id, last, lang, lead)
+        return await enqueue(svc, hook, line_id, last, lang, lead, number)
     if isinstance(last, TransferAction):
         target = svc.config.plan.targets[last.target]
         await acd.note(sid, "transfer", last.target, line_id, mask(caller))
@@ -122,7 +122,7 @@ async def run_step(svc: Services, line: Line, line_id: str, step: Step, hook: Ho
 
 
 async def enqueue(svc: Services, hook: Hook, line_id: str, action: EnqueueAction, lang: str,
-                  r: d.Doc) -> d.Doc:
+                  r: d.Doc, number: str = "") -> d.Doc:
     """Queue the call, honouring the queue's opening hours; one Redis round trip."""
     sid, caller = hook.p("CallSid"), mask(hook.p("From"))
     queue = svc.config.roster.queue(action.queue)
@@ -136,7 +136,7 @@ async def enqueue(svc: Services, hook: Hook, line_id: str, action: EnqueueAction
         closed_from, action = queue.id, EnqueueAction(queue.overflow.to, "any",
                                                       action.priority, action.widen_after)
     res = await svc.store().enqueue(sid, line_id, action, caller, lang, closed_from,
-                                    number=_number(svc, hook), dialect=hook.dialect)
+                                    number=number or _number(svc, hook), dialect=hook.dialect)
     refused = _refused(res.get("st"), lang)
     if refused:
         return refused
