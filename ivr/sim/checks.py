@@ -46,6 +46,7 @@ class Checker:
     seats: dict[str, Seat]  # seat id -> roster seat
     start: float
     retention: float = 60.0
+    pipeline: Callable[[], Any] | None = None  # pipelines for the reads (ivr.sim.wire)
     problems: list[str] = field(default_factory=list)
     full_checks: int = 0
     verified: int = 0
@@ -63,6 +64,11 @@ class Checker:
         for agent in self.agents.values():
             agent.watchers.append(self._watch)
             self._watch(agent)
+
+    def _pipe(self) -> Any:
+        if self.pipeline is not None:
+            return self.pipeline()
+        return self.svc.store().redis.pipeline(transaction=False)
 
     def _watch(self, agent: SeatAgent) -> None:
         if agent.state == "idle" and not agent.on_break:
@@ -107,7 +113,7 @@ class Checker:
             suspects = [a for a in idle if waiting & set(self._sets.get(a.seat, []))]
             bad: set[tuple[str, str]] = set()
             if suspects:
-                read = acd.redis.pipeline(transaction=False)
+                read = self._pipe()
                 for a in suspects:
                     read.hget(acd.keys.seat(a.seat), "st")
                 states = await read.execute()
@@ -133,7 +139,7 @@ class Checker:
         """Each ended call has one recorded outcome: the caller's, with the caller's wait."""
         acd = self.svc.store()
         fresh, self.recorder.ended = self.recorder.ended, []
-        pipe = acd.redis.pipeline(transaction=False)
+        pipe = self._pipe()
         for rec in fresh:
             pipe.hgetall(acd.keys.call(rec.sid))
         for rec, h in zip(fresh, await pipe.execute(), strict=True):
@@ -155,7 +161,8 @@ class Checker:
         due = [k for t, k in self._expire if t <= now - self.retention]
         self._expire = [(t, k) for t, k in self._expire if t > now - self.retention]
         for i in range(0, len(due), 1000):
-            await acd.redis.delete(*due[i:i + 1000])
+            pipe.delete(*due[i:i + 1000])
+        await pipe.execute()
 
     async def redis_counters(self) -> dict[tuple[str, str], dict[str, int]]:
         """Every counter of the center, summed over its 15-minute buckets."""
@@ -163,7 +170,7 @@ class Checker:
         marker = ":cnt:"
         pattern = acd.keys.pattern().replace(":*", marker + "*")
         names = [k async for k in acd.redis.scan_iter(match=pattern, count=1000)]
-        pipe = acd.redis.pipeline(transaction=False)
+        pipe = self._pipe()
         for k in names:
             pipe.hgetall(k)
         total: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))

@@ -20,6 +20,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from ivr.clock import ManualClock
@@ -35,6 +36,7 @@ from ivr.settings import Settings
 from ivr.sim.checks import Checker
 from ivr.sim.recorder import CallRecord, Recorder
 from ivr.sim.scenario import Scenario, arrival_times
+from ivr.sim.wire import pipelines
 
 START = 1_799_596_800.0  # Monday 11 January 2027, 00:00 in Beijing: hour 0 of the profile
 DRAIN = 6 * 3600.0  # after the horizon, calls get this long to end before they hang up
@@ -69,6 +71,8 @@ class SimResult:
     verified: int
     costs: dict[str, float] = field(default_factory=dict)  # wall seconds by part of the run
     prefixes: dict[str, int] = field(default_factory=dict)  # webhooks by path prefix (platform)
+    cpu_seconds: float = 0.0  # CPU time of this process during the run
+    redis_cpu_seconds: float | None = None  # the Redis server's (all its clients'), if known
 
     @property
     def calls_per_second(self) -> float:
@@ -92,13 +96,34 @@ class Simulation:
 
     async def run(self) -> SimResult:
         """Run the scenario to its horizon and until every call has ended."""
-        wall = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         clock = ManualClock(START)
         async with local_service(self.settings, clock=clock, config=self.config, sweeper=False,
                                  direct=self.transport == "asgi") as ls:
-            run = _Run(self, ls, VirtualTime(clock))
-            await run.go()
-            return run.result(time.perf_counter() - wall)
+            redis = ls.svc.store().redis
+            pipe, wire = pipelines(redis, self.settings.redis_timeout_seconds)
+            try:
+                redis_cpu = await _redis_cpu(redis)
+                run = _Run(self, ls, VirtualTime(clock), pipe)
+                await run.go()
+                result = run.result(time.perf_counter() - wall)
+                result.cpu_seconds = time.process_time() - cpu
+                after = await _redis_cpu(redis)
+                if redis_cpu is not None and after is not None:
+                    result.redis_cpu_seconds = after - redis_cpu
+                return result
+            finally:
+                if wire is not None:
+                    wire.close()
+
+
+async def _redis_cpu(redis: Any) -> float | None:
+    """CPU seconds the Redis server has used (``INFO cpu``); None when not known."""
+    try:
+        info = await redis.info("cpu")
+        return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+    except (KeyError, TypeError, ValueError):  # a cluster answers per node
+        return None
 
 
 def behaviour(s: Scenario) -> Behaviour:
@@ -115,6 +140,7 @@ class _Run:
     sim: Simulation
     ls: LocalService
     rt: VirtualTime
+    pipe: Callable[[], Any]  # the simulator's own reads: a pipeline (ivr.sim.wire)
     board: Switchboard = field(default_factory=Switchboard)
     sessions: dict[str, CallSession] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
@@ -144,7 +170,7 @@ class _Run:
                                  lambda q: int(roster.queue(q).sl_seconds * 1000), targets)
         self.checker = Checker(self.ls.svc, self.sim.config, self.recorder, self.agents,
                                {seat.id: seat for seat in roster.seats}, START,
-                               float(self.sim.settings.call_retention_seconds))
+                               float(self.sim.settings.call_retention_seconds), self.pipe)
         self.patience = s.rng("patience")
         self.serial = 0
         self.seen = (-1, -1)
@@ -198,7 +224,7 @@ class _Run:
     async def _sample(self, now: float) -> None:
         acd = self.ls.svc.store()
         queues = [q.id for q in self.sim.config.roster.queues]
-        pipe = acd.redis.pipeline(transaction=False)
+        pipe = self.pipe()
         for q in queues:
             pipe.smembers(acd.keys.wskills(q))
         sets = [(q, sk) for q, skills in zip(queues, await pipe.execute(), strict=True)
@@ -219,7 +245,9 @@ class _Run:
         """Before the clock moves on: if Redis changed since the last look, the next timer."""
         if self._changed():
             tick = time.perf_counter()
-            await self.sweeper.after_event()
+            pipe = self.pipe()
+            self.sweeper.peek(pipe)
+            self.sweeper.saw((await pipe.execute())[0])
             self.seen = (self.counted.count, self.sweeper.sweeps)
             self.costs["timer look-ups"] += time.perf_counter() - tick
 
@@ -231,7 +259,7 @@ class _Run:
         """
         now = self.rt.now()
         tick = time.perf_counter()
-        pipe = self.ls.svc.store().redis.pipeline(transaction=False)
+        pipe = self.pipe()
         judge = self.checker.probe(now, pipe, (self.counted.count, self.sweeper.sweeps))
         if judge is not None:
             peek = self._changed()

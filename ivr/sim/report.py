@@ -75,6 +75,9 @@ def summary(result: SimResult) -> dict[str, Any]:
                    "outcomes_verified": result.verified},
         "run": {"calls": len(result.records), "wall_seconds": round(result.wall_seconds, 2),
                 "calls_per_second": round(result.calls_per_second, 1),
+                "cpu_seconds": round(result.cpu_seconds, 2),
+                "redis_cpu_seconds": (None if result.redis_cpu_seconds is None
+                                      else round(result.redis_cpu_seconds, 2)),
                 "events": result.events, "webhooks": result.requests, "sweeps": result.sweeps,
                 "costs": result.costs, "webhooks_by_prefix": result.prefixes},
     }
@@ -191,6 +194,9 @@ def render(data: dict[str, Any], rows: list[dict[str, Any]] | None = None) -> st
     lines = [f"Simulated {sc['hours']:g} h (seed {sc['seed']}): {run['calls']:,} calls in "
              f"{run['wall_seconds']:.1f} s wall clock ({run['calls_per_second']:.0f} calls/s, "
              f"{run['webhooks']:,} webhooks)",
+             f"CPU: {run.get('cpu_seconds', 0.0):.1f} s in this process"
+             + (f", {run['redis_cpu_seconds']:.1f} s in Redis"
+                if run.get("redis_cpu_seconds") is not None else ""),
              f"Invariants: {ok} ({checks['full_checks']} full checks, "
              f"{checks['outcomes_verified']:,} call outcomes verified, counters compared)", ""]
     lines += _table("queue", data["queues"], True) + [""]

@@ -1,0 +1,171 @@
+"""The simulator's own Redis reads, on one blocking socket of their own.
+
+The simulator reads Redis only between wake-ups (the next due timer, the
+work-conservation probe, samples, the outcome checks), when every simulated task sleeps
+and every request to the service has had its answer: a read then sees all the service
+wrote, whichever connection it comes on. Through redis-py's asyncio client each such
+round trip cost about 100 µs of CPU (command packing, the connection pool, a timeout
+context, futures and an event-loop turn) against 4-10 µs for the same bytes on a plain
+blocking socket, and the simulator made more round trips than the service it drives.
+
+:class:`WirePipe` queues the same commands a redis-py pipeline takes (the few the
+simulator uses) and answers them shaped as redis-py answers (decoded strings; ``ZRANGE
+... WITHSCORES`` as ``(member, score)`` pairs; ``HGETALL`` as a dict; ``SMEMBERS`` as a
+set). :func:`pipelines` gives pipes on a :class:`Wire` to the client's own server, or
+plain redis-py pipelines for a Redis Cluster or a TLS connection.
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from redis.exceptions import ResponseError
+
+Convert = Callable[[Any], Any]
+
+
+@functools.lru_cache(maxsize=1 << 14)  # the same probes and look-ups, event after event
+def _pack(args: tuple[str | int | float | bytes, ...]) -> bytes:
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        b = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(b), b))
+    return b"".join(out)
+
+
+class Wire:
+    """One blocking RESP2 connection (unix socket or TCP), AUTH and SELECT done."""
+
+    def __init__(self, kwargs: dict[str, Any], unix: bool, timeout: float) -> None:
+        if unix:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            address: Any = kwargs["path"]
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            address = (kwargs.get("host") or "localhost", int(kwargs.get("port") or 6379))
+        self.sock.settimeout(timeout)
+        self.sock.connect(address)
+        self.file = self.sock.makefile("rb")
+        hello: list[tuple[str | int | float | bytes, ...]] = []
+        if kwargs.get("password"):
+            user = kwargs.get("username")
+            hello.append(("AUTH", user, kwargs["password"]) if user
+                         else ("AUTH", kwargs["password"]))
+        if int(kwargs.get("db") or 0):
+            hello.append(("SELECT", int(kwargs["db"])))
+        if hello:
+            self.call(hello)
+
+    def call(self, commands: list[tuple[str | int | float | bytes, ...]]) -> list[Any]:
+        """Send the commands in one write; their replies, in order (an error raises)."""
+        self.sock.sendall(b"".join(_pack(c) for c in commands))
+        replies = [self._read() for _ in commands]  # all of them, even after an error
+        for r in replies:
+            if isinstance(r, ResponseError):
+                raise r
+        return replies
+
+    def _read(self) -> Any:
+        line = self.file.readline()
+        if not line:
+            raise ConnectionError("Redis closed the simulator's connection")
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self.file.read(n + 2)[:-2].decode("utf-8", "replace")
+        if kind == b":":
+            return int(rest)
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            return ResponseError(rest.decode())
+        raise ConnectionError(f"unexpected reply from Redis: {line[:40]!r}")
+
+    def close(self) -> None:
+        """Close the socket."""
+        self.file.close()
+        self.sock.close()
+
+
+def _pairs(flat: list[str]) -> list[tuple[str, float]]:
+    return [(flat[i], float(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+
+def _dict(flat: list[str]) -> dict[str, str]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _same(x: Any) -> Any:
+    return x
+
+
+class WirePipe:
+    """A redis-py-like pipeline (the simulator's few commands) on a :class:`Wire`."""
+
+    def __init__(self, wire: Wire) -> None:
+        self.wire = wire
+        self.commands: list[tuple[str | int | float | bytes, ...]] = []
+        self.converts: list[Convert] = []
+
+    def _add(self, convert: Convert, *args: str | int | float | bytes) -> WirePipe:
+        self.commands.append(args)
+        self.converts.append(convert)
+        return self
+
+    def zcard(self, key: str) -> WirePipe:
+        """``ZCARD``: an int."""
+        return self._add(_same, "ZCARD", key)
+
+    def zrange(self, key: str, start: int, end: int, withscores: bool = False) -> WirePipe:
+        """``ZRANGE``: members, or (member, score) pairs."""
+        if withscores:
+            return self._add(_pairs, "ZRANGE", key, start, end, "WITHSCORES")
+        return self._add(_same, "ZRANGE", key, start, end)
+
+    def hget(self, key: str, name: str) -> WirePipe:
+        """``HGET``: a string or None."""
+        return self._add(_same, "HGET", key, name)
+
+    def hgetall(self, key: str) -> WirePipe:
+        """``HGETALL``: a dict."""
+        return self._add(_dict, "HGETALL", key)
+
+    def smembers(self, key: str) -> WirePipe:
+        """``SMEMBERS``: a set."""
+        return self._add(set, "SMEMBERS", key)
+
+    def delete(self, *keys: str) -> WirePipe:
+        """``DEL``: how many existed."""
+        return self._add(_same, "DEL", *keys)
+
+    async def execute(self) -> list[Any]:
+        """Send everything queued in one round trip; the answers, converted."""
+        if not self.commands:
+            return []
+        commands, converts = self.commands, self.converts
+        self.commands, self.converts = [], []
+        return [f(r) for f, r in zip(converts, self.wire.call(commands), strict=True)]
+
+
+def pipelines(redis: Any, timeout: float) -> tuple[Callable[[], Any], Wire | None]:
+    """A factory of pipelines for the simulator's reads, and the wire to close (if any).
+
+    Pipes on a :class:`Wire` of their own when ``redis`` is a plain client over a unix
+    socket or TCP; redis-py pipelines otherwise (Redis Cluster, TLS). The wire waits up
+    to ``timeout`` seconds, at least 30: a read of the simulator's own that fails ends
+    the run, and a machine busy with other work can hold Redis up for a while.
+    """
+    pool = getattr(redis, "connection_pool", None)
+    cls = getattr(pool, "connection_class", None)
+    if pool is None or cls is None or "SSL" in cls.__name__:
+        return (lambda: redis.pipeline(transaction=False)), None
+    kwargs = pool.connection_kwargs
+    wire = Wire(kwargs, "path" in kwargs, max(timeout, 30.0))
+    return (lambda: WirePipe(wire)), wire

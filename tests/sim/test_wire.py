@@ -1,0 +1,84 @@
+"""The simulator's own reads (ivr.sim.wire) answer as redis-py does, and the phone's
+Twilio signature and form body are the ``twilio`` library's and ``urlencode``'s."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+from twilio.request_validator import RequestValidator
+
+from ivr.phone.transport import form_body, twilio_signature
+from ivr.sim.wire import WirePipe, pipelines
+
+
+def _queue(pipe: Any, k: str) -> None:
+    pipe.zcard(f"{k}:z")
+    pipe.zcard(f"{k}:none")
+    pipe.zrange(f"{k}:z", 0, 0, withscores=True)
+    pipe.zrange(f"{k}:z", 0, -1, withscores=True)
+    pipe.zrange(f"{k}:z", 0, -1)
+    pipe.zrange(f"{k}:none", 0, 0, withscores=True)
+    pipe.hget(f"{k}:h", "st")
+    pipe.hget(f"{k}:h", "nothing")
+    pipe.hgetall(f"{k}:h")
+    pipe.hgetall(f"{k}:none")
+    pipe.smembers(f"{k}:s")
+    pipe.smembers(f"{k}:none")
+
+
+async def test_wire_pipe_answers_as_redis_py(redis_url: str) -> None:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    k = f"wire{uuid.uuid4().hex[:8]}"
+    try:
+        await client.zadd(f"{k}:z", {"CA1": 1_799_596_800_123.0, "CA2": 2.5, "汉字": -3})
+        await client.hset(f"{k}:h", mapping={"st": "ready", "call": "", "名": "值 é"})
+        await client.sadd(f"{k}:s", "pool|any", "pool|tax")
+        make, wire = pipelines(client, 5.0)
+        assert wire is not None
+        try:
+            ours = make()
+            assert isinstance(ours, WirePipe)
+            theirs = client.pipeline(transaction=False)
+            _queue(ours, k)
+            _queue(theirs, k)
+            got, want = await ours.execute(), await theirs.execute()
+            assert got == want
+            assert got[2] == [("汉字", -3.0)]
+            assert await ours.execute() == []  # a pipe is empty after it ran
+            ours.delete(f"{k}:z", f"{k}:h", f"{k}:none")
+            assert await ours.execute() == [2]
+            assert await client.exists(f"{k}:z", f"{k}:h") == 0
+            ours.hget(f"{k}:s", "x")  # a set is no hash: the error reaches the caller
+            ours.zcard(f"{k}:none")  # after every reply of the pipe was read
+            with pytest.raises(ResponseError, match="WRONGTYPE"):
+                await ours.execute()
+            ours.smembers(f"{k}:s")  # and the next read is not shifted by the error
+            assert await ours.execute() == [{"pool|any", "pool|tax"}]
+        finally:
+            wire.close()
+    finally:
+        await client.delete(f"{k}:z", f"{k}:h", f"{k}:s")
+        await client.aclose()
+
+
+def test_signature_and_form_body_match_twilio_and_urlencode() -> None:
+    token = "test-token-123"
+    validator = RequestValidator(token)
+    forms = [
+        {},
+        {"CallSid": "CA" + "0" * 32, "From": "+8613800000001", "To": "12345",
+         "Digits": "1#", "SpeechResult": "我要 投诉 & 举报=?", "Timestamp":
+         "Mon, 11 Jan 2027 00:00:00 +0000", "Confidence": "0.9", "Caller": "+86 138/0"},
+        {"b": "2", "a": "1", "A": "0", "ü": "ö~*'()!"},
+    ]
+    for url in ("https://ivr.local/voice/incoming",
+                "https://ivr.local/voice/wait?q=pool&n=3"):
+        for form in forms:
+            assert twilio_signature(token.encode(), url, form) == \
+                validator.compute_signature(url, form)
+            assert form_body(form) == urlencode(form).encode()
