@@ -11,7 +11,8 @@ Run: .venv/bin/python bench/bench_sim.py [--hours 24] [--rounds 2] [--window 0.5
    wall time, the CPU time of this process, and where the wall time went (the service's
    own handling of webhooks, seat API requests and sweeps, with their Redis round trips;
    the simulator's timer look-ups, work-conservation probes, samples and full checks; the
-   rest is the simulated Twilio, phones and the event kernel).
+   rest is the simulated Twilio, phones and the event kernel), and the CPU seconds of
+   the Redis server (INFO cpu; on a shared IVR_REDIS_URL, every client's).
 2. Side by side, taking turns for ``--rounds``: the same center under a steady 85% load
    for ``--window`` simulated hours, as ``ivr simulate`` runs it (uvloop, archive consumer
    off), on asyncio's own event loop, and with the archive consumer on; medians of calls
@@ -47,9 +48,13 @@ def run(scenario: Scenario, settings: Settings, **options: bool) -> tuple[SimRes
     return result, time.process_time() - cpu
 
 
+def redis_cpu(r: SimResult) -> str:
+    return "" if r.redis_cpu_seconds is None else f" +{r.redis_cpu_seconds:>5.1f} s Redis"
+
+
 def line(label: str, r: SimResult, cpu: float) -> str:
     return (f"{label:<34}{len(r.records):>7,} calls {r.wall_seconds:>7.1f} s wall "
-            f"{cpu:>6.1f} s CPU {r.calls_per_second:>6.0f} calls/s "
+            f"{cpu:>6.1f} s CPU{redis_cpu(r)} {r.calls_per_second:>6.0f} calls/s "
             f"{r.requests / r.wall_seconds:>6.0f} webhooks/s  checks "
             f"{'ok' if not r.problems else 'FAILED'}")
 
