@@ -89,8 +89,8 @@ async def test_item4_a_stale_if_match_on_delete_leaves_the_seat(
     assert (await c.get("/api/roster/p02", headers=ADMIN)).status_code == 200
 
 
-@pytest.mark.parametrize("field,value", [("skills", ["x,sub-12366|12366"]), ("skills", ["12366 "]),
-                                         ("queues", ["pool|sub-12366"]), ("id", "p 09")])
+@pytest.mark.parametrize(("field", "value"), [("skills", ["x,sub-12366|12366"]), ("skills", ["12366 "]),
+                                             ("queues", ["pool|sub-12366"]), ("id", "p 09")])
 async def test_item5_identifiers_are_checked_where_they_enter(
         app_env: dict[str, Any], phone: Phone, svc: Services, field: str, value: object) -> None:
     c: httpx.AsyncClient = app_env["client"]
