@@ -61,6 +61,12 @@ def _profile(name: str) -> tuple[float, ...]:
         raise click.BadParameter(f"{name}: {exc}") from None
 
 
+# How long an ended call's record stays in the scratch Redis, in wall-clock seconds (Redis
+# expires keys on its own clock, not the simulation's): long enough that a machine busy
+# with other work never expires a record before the next outcome check reads it.
+SIM_RETENTION_SECONDS = 3600
+
+
 def run_simulation(scenario: Scenario, config: CenterConfig, settings: Settings,
                    transport: str = "asgi", progress: bool = False,
                    archive: bool = False, uvloop: bool = True,
@@ -75,7 +81,8 @@ def run_simulation(scenario: Scenario, config: CenterConfig, settings: Settings,
         with scratch_redis(settings.redis_url) as url, \
                 tempfile.TemporaryDirectory(prefix="ivr-sim-") as data:
             local = scratch_settings(settings, url, "sim").model_copy(
-                update={"call_retention_seconds": 60, "archive": archive, "data_dir": Path(data)})
+                update={"call_retention_seconds": SIM_RETENTION_SECONDS, "archive": archive,
+                        "data_dir": Path(data)})
             if not progress:
                 return await Simulation(scenario, config, local, transport,
                                         dialect=dialect).run()
