@@ -93,8 +93,6 @@ async def _offered_callback(env: Env) -> None:
     assert (await env.call("CW"))["st"] == "offered"
 
 
-@pytest.mark.xfail(strict=True, reason="callback.lua 'failed' checks ARGV[4]/ARGV[5] only after "
-                   "it counted the attempt and freed the seat (reported by H7)")
 @pytest.mark.parametrize(("attempts", "retry"), [(0, 60.0), (3, -1.0)])
 async def test_callback_failed_refuses_bad_numbers_before_writing(
         env: Env, attempts: int, retry: float) -> None:
@@ -102,13 +100,11 @@ async def test_callback_failed_refuses_bad_numbers_before_writing(
     await refused(env, lambda: env.acd.callback_failed("CW", attempts, retry))
 
 
-@pytest.mark.xfail(strict=True, reason="rate.lua takes any rating, not only 1, 2 or 3 (reported by H7)")
 async def test_rating_outside_the_scale_is_refused(env: Env) -> None:
     await env.acd.hangup("CT", "completed")
     await refused(env, lambda: env.acd.rate("CT", "9"), match=None)
 
 
-@pytest.mark.xfail(strict=True, reason="note.lua counts an unknown kind as 'closed' (reported by H7)")
 async def test_note_of_an_unknown_kind_is_refused(env: Env) -> None:
     await refused(env, lambda: env.acd.note("CI", "bogus", "110", "12345"), match=None)
 

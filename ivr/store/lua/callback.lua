@@ -17,6 +17,7 @@ if action == 'request' then
   return cjson.encode({ok = true})
 end
 if action == 'failed' then
+  local max_attempts, retry_ms = int_arg(4, 1, 100), int_arg(5, 0, 1e9)  -- before any write
   if c.st ~= S.call.offered or c.cb ~= '1' then return cjson.encode({ok = false, st = c.st}) end
   local redirect = {}
   local attempts = num(c.cba, 0) + 1
@@ -26,13 +27,13 @@ if action == 'failed' then
     local got = seat_ready(c.seat)
     if got then redirect[#redirect + 1] = got end
   end
-  if attempts >= int_arg(4, 1, 100) then
+  if attempts >= max_attempts then
     count(c.q, c.ln, 'callback_failed', 1)
     end_call(sid, 'callback_failed')
     return cjson.encode({outcome = 'callback_failed', redirect = redirect})
   end
   redis.call('HSET', ck, 'st', S.call.retry)
-  redis.call('ZADD', K.timers(), NOW + int_arg(5, 0, 1e9), 'c:' .. sid)
+  redis.call('ZADD', K.timers(), NOW + retry_ms, 'c:' .. sid)
   return cjson.encode({outcome = 'retry', redirect = redirect})
 end
 return cjson.encode({ok = false, error = 'unknown action ' .. action})

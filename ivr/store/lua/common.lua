@@ -23,6 +23,14 @@ local function str_arg(i, max_len)
   return v
 end
 
+local function one_of_arg(i, ...)
+  local v = ARGV[i]
+  for _, allowed in ipairs({...}) do
+    if v == allowed then return v end
+  end
+  error('bad ARGV[' .. i .. ']: not one of ' .. table.concat({...}, ', '))
+end
+
 local NOW = int_arg(1, 0, 1e14)
 -- shared constants come from ivr/core/states.py through the generated preamble (C.*)
 local SCORE_SPAN = C.SCORE_SPAN

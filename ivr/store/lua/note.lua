@@ -6,7 +6,7 @@
 -- ARGV[4] target / topic / queue, ARGV[5] line number, ARGV[6] masked caller
 -- Returns JSON {ok}: false when the same note was already recorded for this call, or the
 -- call is no longer in the IVR (then st says where it is: an ended call stays ended).
-local sid, kind, what = str_arg(2, 128), str_arg(3, 16), str_arg(4, 64)
+local sid, kind, what = str_arg(2, 128), one_of_arg(3, 'transfer', 'exclusion', 'closed'), str_arg(4, 64)
 local line, from = str_arg(5, 64), str_arg(6, 64)
 local ck = K.call(sid)
 local pend = (kind == 'transfer' and 'transferred' or kind) .. ':' .. what

@@ -6,7 +6,8 @@
 --                ARGV[6] department
 -- Returns JSON {ok}: false (nothing changed) unless the call was answered and ended and
 -- this is its first rating / disposition.
-local sid, what = str_arg(2, 128), str_arg(3, 16)
+local sid, what = str_arg(2, 128), one_of_arg(3, 'rating', 'disposition')
+if what == 'rating' then one_of_arg(4, '1', '2', '3') end
 local ck = K.call(sid)
 local c = hash(ck)
 if c.st ~= S.call.ended or c.out ~= 'answered' then return cjson.encode({ok = false, st = c.st}) end
