@@ -109,8 +109,6 @@ async def test_note_of_an_unknown_kind_is_refused(env: Env) -> None:
     await refused(env, lambda: env.acd.note("CI", "bogus", "110", "12345"), match=None)
 
 
-@pytest.mark.xfail(strict=True, reason="seat_sync.lua checks no argument: a missing one fails "
-                   "after the seat left its ready sets (reported by H7)")
 async def test_seat_sync_refuses_missing_arguments_before_writing(env: Env) -> None:
     await env.ready("a1")
     await refused(env, lambda: env.acd._run("seat_sync", "a1", "pool|any", "pool", "client:a1"),

@@ -4,7 +4,10 @@
 -- ARGV[1] now ms, ARGV[2] seat id, ARGV[3] ready sets "queue|skill,..." ,
 -- ARGV[4] queues "q1,q2", ARGV[5] endpoint, ARGV[6] name
 -- Returns JSON {st, redirect}: the seat's state, and a call it was reserved for.
-local seat, sets, qs, ep, name = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+-- all present, checked before any write (lengths: the roster model bounds the ids; name and
+-- endpoint are free text within the request body limit)
+local seat, sets, qs = str_arg(2, 64), str_arg(3, 262144), str_arg(4, 262144)
+local ep, name = str_arg(5, 262144), str_arg(6, 262144)
 local sk = K.seat(seat)
 local st = redis.call('HGET', sk, 'st') or S.seat.offline
 local redirect = {}
