@@ -6,7 +6,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint bench clean browser specs
+.PHONY: setup run test lint bench clean browser specs redis
 
 # Installs exactly the versions in uv.lock, and only those (run `uv lock` after changing
 # pyproject.toml's dependencies: --locked stops when the lock is out of date). Needs only
@@ -39,7 +39,13 @@ tests/specs/node_modules/.package-lock.json: tests/specs/package-lock.json
 	cd tests/specs && npm ci --no-audit --no-fund --loglevel=error
 	cd tests/specs && node extract-twiml.js > allowed.json
 
-test: setup browser specs
+# The fault tests start redis-server processes of their own: install it when missing.
+redis:
+	@command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server; \
+	  else echo "install Redis first: sudo apt-get install -y redis-server" >&2; exit 1; fi; }
+
+test: setup browser specs redis
 	$(BIN)/ruff check ivr tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
