@@ -7,18 +7,13 @@ service answers, read by the same translation the web tests use (``ivr.phone.jam
 from __future__ import annotations
 
 import json
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
-import uvicorn
 from click.testing import CliRunner
 
-from ivr.app import create_app
 from ivr.phone import twiml
 from ivr.phone.call import Input
 from ivr.phone.cli import call
@@ -26,9 +21,8 @@ from ivr.phone.jambonz import parse, payload
 from ivr.phone.run import CallOptions, place_call
 from ivr.settings import Settings
 from ivr.sim.cli import simulate
-from ivr.store.keys import Keys
 from tests.phone.conftest import ROOT
-from tests.phone.test_remote import free_port
+from tests.phone.served import serve_in_thread
 
 MONDAY_10AM = "2027-01-11 10:00"
 
@@ -88,23 +82,8 @@ def served(redis_url: str) -> Iterator[str]:
     """The app under uvicorn on loopback, with a jambonz webhook secret."""
     settings = Settings(redis_url=redis_url, config_dir=ROOT, center="tjr" + uuid.uuid4().hex[:8],
                         jambonz_webhook_secret=SECRET)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", ws="none", http="h11"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    r = redis.Redis.from_url(redis_url)
-    keys = list(r.scan_iter(match=Keys(settings.center).pattern(), count=1000))
-    if keys:
-        r.delete(*keys)
-    r.close()
+    with serve_in_thread(settings) as base:
+        yield base
 
 
 async def test_a_jambonz_call_over_http_signs_with_the_webhook_secret(served: str) -> None:

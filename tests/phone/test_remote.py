@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import redis
-import uvicorn
 
-from ivr.app import create_app
 from ivr.auth import seat_token
 from ivr.phone.demo import serve_demo
 from ivr.phone.run import CallOptions, place_call
 from ivr.settings import Settings
-from ivr.store.keys import Keys
 from tests.phone.conftest import ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.phone.served import serve_in_thread
 
 
 @pytest.fixture
@@ -34,23 +22,8 @@ def served(redis_url: str) -> Iterator[tuple[str, Settings]]:
     settings = Settings(redis_url=redis_url, config_dir=ROOT, center="trem" + uuid.uuid4().hex[:8],
                         twilio_auth_token="remote-token", seat_secret="remote-seat-secret",
                         hold_loop_seconds=2)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", ws="none", http="h11"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", settings
-    server.should_exit = True
-    thread.join(timeout=10)
-    r = redis.Redis.from_url(redis_url)
-    keys = list(r.scan_iter(match=Keys(settings.center).pattern(), count=1000))
-    if keys:
-        r.delete(*keys)
-    r.close()
+    with serve_in_thread(settings) as base:
+        yield base, settings
 
 
 def seat_state(base: str, settings: Settings, seat: str) -> str:
