@@ -57,7 +57,7 @@ sys.path.insert(0, str(ROOT))
 from redis.asyncio import Redis  # noqa: E402
 
 from ivr.clock import ManualClock  # noqa: E402
-from ivr.configfiles import load  # noqa: E402
+from ivr.config import load  # noqa: E402
 from ivr.core.config import CenterConfig, build  # noqa: E402
 from ivr.core.engine import EnqueueAction  # noqa: E402
 from ivr.core.roster import Roster, Seat  # noqa: E402

@@ -56,7 +56,7 @@ from ivr.archive.db import make_engine, migrate  # noqa: E402
 from ivr.archive.decode import call_row  # noqa: E402
 from ivr.archive.periods import parse_period  # noqa: E402
 from ivr.clock import ManualClock  # noqa: E402
-from ivr.configfiles import load  # noqa: E402
+from ivr.config import load  # noqa: E402
 from ivr.core import cdr  # noqa: E402
 from ivr.settings import Settings  # noqa: E402
 from ivr.store.keys import Keys  # noqa: E402

@@ -27,7 +27,7 @@ import os
 import statistics
 import time
 
-from ivr.configfiles import load
+from ivr.config import load
 from ivr.phone.cli import quiet_service
 from ivr.settings import Settings
 from ivr.sim.cli import run_simulation

@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ivr.auth import seat_token  # noqa: E402
-from ivr.configfiles import load  # noqa: E402
+from ivr.config import load  # noqa: E402
 from ivr.settings import DEV_SEAT_SECRET  # noqa: E402
 from ivr.telephony.signature import SignatureChecker  # noqa: E402
 from tests.faults.servers import RedisServer, Uvicorn, redis_ping, service_env  # noqa: E402

@@ -23,11 +23,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ivr.archive.service import ArchiveService
 from ivr.clock import Clock, SystemClock
-from ivr.configfiles import load
+from ivr.config import load
 from ivr.core.config import CenterConfig
 from ivr.settings import Settings
 from ivr.store.acd import Acd
-from ivr.store.configstore import ConfigStore
+from ivr.store.config import ConfigStore
 from ivr.store.connection import make_client, open_server
 from ivr.store.journal import OUTAGE, Journal
 from ivr.telephony.jambonz_rest import JambonzCallControl
@@ -46,7 +46,7 @@ from ivr.web import (
     voice,
     voice_service,
 )
-from ivr.web.changes import reload_config
+from ivr.web.config import reload_config
 from ivr.web.fallback import Fallback, dialects
 from ivr.web.roles import TokenBook
 from ivr.web.services import Services, StoreUnavailable

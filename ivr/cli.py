@@ -95,7 +95,7 @@ def config() -> None:
                 default=".")
 def config_validate(directory: Path) -> None:
     """Validate flows/, numbers/ and seats/ under DIRECTORY; list every problem."""
-    from ivr.configfiles import load
+    from ivr.config import load
     from ivr.core.errors import ConfigError
 
     try:
@@ -115,7 +115,7 @@ def config_export(directory: Path) -> None:
     """Write the running center's config (from Redis) as YAML folders under DIRECTORY."""
     import asyncio
 
-    from ivr.configsync import export_config
+    from ivr.config import export_config
 
     try:
         files = asyncio.run(export_config(Settings(), directory))
@@ -131,7 +131,7 @@ def config_import(directory: Path) -> None:
     """Validate DIRECTORY and make it the running center's config (all workers reload)."""
     import asyncio
 
-    from ivr.configsync import import_config
+    from ivr.config import import_config
     from ivr.core.errors import ConfigError
 
     try:

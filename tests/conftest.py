@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from ivr.app import create_app
 from ivr.auth import seat_token
 from ivr.clock import ManualClock
-from ivr.configfiles import load
+from ivr.config import load
 from ivr.core.config import CenterConfig
 from ivr.settings import Settings
 from ivr.store.keys import Keys

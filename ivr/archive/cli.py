@@ -173,7 +173,7 @@ def report(group: str, period: str, value: str | None, start: str | None, end: s
     """Print a report from the archive: any period, grouped, as a table, JSON, CSV or XLSX."""
     from ivr.archive import reports as rep
     from ivr.archive.periods import PeriodError, parse_period
-    from ivr.configfiles import load
+    from ivr.config import load
 
     settings = Settings()
     try:

@@ -94,7 +94,7 @@ def start_demo_thread(base_url: str, settings: Settings,
 
 def serve_demo(settings: Settings, host: str, port: int, per_queue: int = 3) -> Callable[[], None]:
     """For ``ivr serve --demo``: demo seats of the config folders at this host and port."""
-    from ivr.configfiles import load
+    from ivr.config import load
 
     # a comparison, not a bind: a service on every interface is reached on loopback
     local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 import httpx
 
 from ivr.clock import ManualClock
-from ivr.configfiles import load
+from ivr.config import load
 from ivr.core.config import CenterConfig
 from ivr.core.errors import ConfigError
 from ivr.phone.call import SPOKEN, Caller, CallEvent, CallSession, CallSpec, Input, Timing

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ivr.configfiles import load
+from ivr.config import load
 from ivr.core.config import CenterConfig
 from ivr.core.errors import ConfigError
 from ivr.phone.cli import quiet_service
@@ -51,7 +51,7 @@ def _profile(name: str) -> tuple[float, ...]:
     path = Path(name)
     if not path.is_file():
         raise click.BadParameter(f"{name!r} is neither {', '.join(PROFILES)} nor a file")
-    from ivr.configfiles import load_yaml
+    from ivr.config import load_yaml
 
     doc = load_yaml(path)
     weights = [doc[h] for h in range(24)] if isinstance(doc, dict) else doc

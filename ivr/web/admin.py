@@ -12,11 +12,11 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Response
 from pydantic import BaseModel
 
-from ivr.core.configdocs import dump
+from ivr.core.config import dump
 from ivr.core.hours import Schedule
 from ivr.core.numbers import Exclusion, Line, Target
 from ivr.core.roster import QueueConfig, Seat
-from ivr.web.changes import apply, need_etag
+from ivr.web.config import apply, need_etag
 from ivr.web.roles import Admin, Monitor
 from ivr.web.services import Services, Svc
 
@@ -90,7 +90,7 @@ class AuditEntry(BaseModel):
 
 
 def _item(svc: Services, kind: str, rid: str, model: type[T], response: Response) -> Item[T]:
-    from ivr.core.configdocs import split
+    from ivr.core.config import split
 
     doc = split(svc.config)[0][kind].get(rid)
     if doc is None:
@@ -105,7 +105,7 @@ def crud(kind: str, path: str, model: type[T], id_field: str, label: str) -> Non
 
     @router.get(f"/{path}", summary=f"List {label}", responses=ERR, name=f"list_{kind}")
     async def list_items(svc: Svc, who: Monitor) -> list[Item[model]]:  # type: ignore[valid-type]
-        from ivr.core.configdocs import split
+        from ivr.core.config import split
 
         res = split(svc.config)[0][kind]
         return [Item[model](id=k, rev=svc.config.etags.get(kind, {}).get(k, 1),  # type: ignore[valid-type]

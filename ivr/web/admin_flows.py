@@ -14,12 +14,12 @@ from fastapi import APIRouter, Header, HTTPException, Path, Response
 from pydantic import BaseModel, Field
 
 from ivr.core import engine
-from ivr.core.configdocs import dump
+from ivr.core.config import dump
 from ivr.core.errors import ConfigError
 from ivr.core.flows import Flow
 from ivr.telephony import twiml
 from ivr.web.admin import ERR, READ_ERR, WRITE_ERR
-from ivr.web.changes import apply, candidate, need_etag, problems_response
+from ivr.web.config import apply, candidate, need_etag, problems_response
 from ivr.web.roles import Admin, Monitor, Principal
 from ivr.web.services import Services, Svc
 

@@ -17,7 +17,7 @@ from ivr.clock import Clock
 from ivr.core.config import CenterConfig
 from ivr.settings import Settings
 from ivr.store.acd import Acd, Result
-from ivr.store.configstore import ConfigStore
+from ivr.store.config import ConfigStore
 from ivr.store.connection import Breaker
 from ivr.store.journal import OUTAGE, Arg, Journal
 from ivr.telephony.dialect import PREFIXES

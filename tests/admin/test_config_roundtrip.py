@@ -7,8 +7,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from ivr.cli import main
-from ivr.configfiles import load
-from ivr.core.configdocs import split
+from ivr.config import load
+from ivr.core.config import split
 from tests.conftest import ROOT
 
 

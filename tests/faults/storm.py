@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from ivr.auth import seat_token
-from ivr.configfiles import dump_dir
+from ivr.config import dump_dir
 from ivr.core.config import CenterConfig, build
 from ivr.core.roster import QueueConfig, Roster, Seat
 from ivr.telephony.signature import SignatureChecker

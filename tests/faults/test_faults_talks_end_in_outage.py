@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from ivr.auth import seat_token
-from ivr.configsync import import_config
+from ivr.config import import_config
 from ivr.core.config import CenterConfig
 from ivr.settings import DEV_SEAT_SECRET, Settings
 from ivr.store.connection import make_client

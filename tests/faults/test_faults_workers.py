@@ -21,7 +21,7 @@ import pytest
 
 from ivr.app import create_app, sweep_once
 from ivr.clock import ManualClock
-from ivr.configsync import import_config
+from ivr.config import import_config
 from ivr.core.config import CenterConfig
 from ivr.settings import DEV_SEAT_SECRET, Settings
 from ivr.store.connection import make_client

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from ivr.configfiles import load, load_speech, read_raw
+from ivr.config import load, load_speech, read_raw
 from ivr.core.errors import ConfigError
 from ivr.core.speech import SpeechTable
 from ivr.telephony import doc as d

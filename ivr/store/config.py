@@ -17,8 +17,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from ivr.clock import Clock
-from ivr.core.config import CenterConfig
-from ivr.core.configdocs import KINDS, FlowRevs, Resources, assemble, split
+from ivr.core.config import KINDS, CenterConfig, FlowRevs, Resources, assemble, split
 from ivr.store import scripts
 from ivr.store.keys import Keys
 

@@ -1,6 +1,8 @@
-"""Load and check the YAML config folders ``flows/``, ``numbers/`` and ``seats/``.
+"""The config on disk: the YAML folders ``flows/``, ``numbers/``, ``seats/``, and Redis.
 
-This is the I/O side of configuration; the checks themselves are in ``ivr.core``.
+Loads and checks the folders, writes them back, and moves them to and from a running
+center's Redis (the CLI's ``export``/``import``). This is the I/O side of configuration;
+the checks themselves are in ``ivr.core.config``.
 YAML mappings with a key given twice are refused (PyYAML would keep the last one).
 """
 
@@ -12,13 +14,19 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from redis.asyncio import Redis
 
-from ivr.core.config import CenterConfig, build
+from ivr.clock import SystemClock
+from ivr.core.config import CenterConfig, build, dump, split
 from ivr.core.errors import ConfigError, Problem
 from ivr.core.flows import Flow
 from ivr.core.numbers import NumberPlan
 from ivr.core.roster import Roster
 from ivr.core.speech import SpeechTable
+from ivr.settings import Settings
+from ivr.store.config import ConfigStore
+from ivr.store.connection import make_client, open_server
+from ivr.store.keys import Keys
 
 SPEECH_FILE = "speech.yaml"  # numbers/speech.yaml: the speech table, not part of the number plan
 
@@ -154,8 +162,6 @@ def _write(path: Path, doc: Any, note: str) -> None:
 
 def dump_dir(cfg: CenterConfig, root: Path) -> list[Path]:
     """Write a config as the ``numbers/``, ``flows/``, ``seats/`` layout; returns the files."""
-    from ivr.core.configdocs import dump, split
-
     res, _ = split(cfg)
     written = []
     plan = {**res["plan"]["plan"], "lines": list(res["lines"].values()), "targets": res["targets"]}
@@ -173,3 +179,32 @@ def dump_dir(cfg: CenterConfig, root: Path) -> list[Path]:
     written.append(root / "seats" / "roster.yaml")
     _write(written[-1], {"seats": list(res["seats"].values())}, "seats/roster.yaml")
     return written
+
+
+async def _with_store(settings: Settings) -> tuple[ConfigStore, Redis, object]:
+    server = open_server(settings.redis_url, settings.data_dir)
+    redis = make_client(server.url, settings)
+    return ConfigStore(redis, Keys(settings.center), SystemClock()), redis, server
+
+
+async def export_config(settings: Settings, root: Path) -> list[Path]:
+    """Write the center's stored config (published flows) under ``root``."""
+    store, redis, server = await _with_store(settings)
+    try:
+        if await store.is_empty():
+            raise LookupError(f"center {settings.center!r} has no config in Redis yet")
+        return dump_dir(await store.load(), root)
+    finally:
+        await redis.aclose()
+        server.close()  # type: ignore[attr-defined]
+
+
+async def import_config(settings: Settings, root: Path, who: str = "cli") -> str:
+    """Validate the folders under ``root`` and replace the stored config; returns the version."""
+    cfg = load(root)
+    store, redis, server = await _with_store(settings)
+    try:
+        return await store.seed(cfg, who=who, message=f"imported from {root}")
+    finally:
+        await redis.aclose()
+        server.close()  # type: ignore[attr-defined]

@@ -18,8 +18,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from ivr.core.config import CenterConfig
-from ivr.core.configdocs import assemble, split
+from ivr.core.config import CenterConfig, assemble, split
 from ivr.core.errors import ConfigError
 from ivr.web.roles import Principal
 from ivr.web.services import Services
