@@ -83,29 +83,29 @@ class Hook:
         """The path of webhook ``name`` (``/wait``) on the prefix this request came in on."""
         return self.prefix + name
 
-    def p(self, name: str) -> str:
+    def param(self, name: str) -> str:
         """A POST parameter ('' when absent)."""
         return self.params.get(name, "")
 
-    def pint(self, name: str) -> int:
+    def param_int(self, name: str) -> int:
         """An integer POST parameter; absent or mangled gives 0, never an error."""
         try:
             return int(self.params.get(name) or 0)
         except ValueError:
             return 0
 
-    def q(self, name: str, default: str = "") -> str:
+    def arg(self, name: str, default: str = "") -> str:
         """A query parameter of our own URL."""
         return self.query.get(name, default)
 
-    def qint(self, name: str, default: int) -> int:
+    def arg_int(self, name: str, default: int) -> int:
         """An integer query parameter; a mangled one gives the default, never an error."""
         try:
             return int(self.query.get(name, default))
         except ValueError:
             return default
 
-    def qfloat(self, name: str, default: float | None = None) -> float | None:
+    def arg_float(self, name: str, default: float | None = None) -> float | None:
         """A finite number query parameter; absent, mangled, inf or nan give the default."""
         try:
             value = float(self.query.get(name, ""))

@@ -67,7 +67,7 @@ def _speakable(svc: Services, actions: tuple[Action, ...]) -> list[Action]:
 
 def _number(svc: Services, hook: Hook) -> str:
     """The caller's number in one spelling, for the repeated-call limit."""
-    return caller_key(hook.p("From"), svc.config.plan.area_code)
+    return caller_key(hook.param("From"), svc.config.plan.area_code)
 
 
 def _refused(st: object, lang: str) -> d.Doc | None:
@@ -81,7 +81,7 @@ def _refused(st: object, lang: str) -> d.Doc | None:
 
 async def run_step(svc: Services, line: Line, line_id: str, step: Step, hook: Hook) -> d.Doc:
     """Carry out one flow step: record it in the ACD and build its document."""
-    sid, caller, number = hook.p("CallSid"), hook.p("From"), _number(svc, hook)
+    sid, caller, number = hook.param("CallSid"), hook.param("From"), _number(svc, hook)
     if not sid:
         return apology(svc, hook)
     acd = svc.store()
@@ -124,7 +124,7 @@ async def run_step(svc: Services, line: Line, line_id: str, step: Step, hook: Ho
 async def enqueue(svc: Services, hook: Hook, line_id: str, action: EnqueueAction, lang: str,
                   r: d.Doc, number: str = "") -> d.Doc:
     """Queue the call, honouring the queue's opening hours; one Redis round trip."""
-    sid, caller = hook.p("CallSid"), mask(hook.p("From"))
+    sid, caller = hook.param("CallSid"), mask(hook.param("From"))
     queue = svc.config.roster.queue(action.queue)
     closed_from = ""
     schedule = svc.config.roster.schedules.get(queue.hours or "")
@@ -189,7 +189,7 @@ def connect_or_hold(svc: Services, hook: Hook, res: dict[str, Any], lang: str, r
 async def incoming(svc: Services, hook: Hook) -> d.Doc:
     """Route a new call by its dialed number and start its flow."""
     cfg = svc.config
-    line, known = cfg.line_for(hook.p("To"))
+    line, known = cfg.line_for(hook.param("To"))
     if known:
         return await run_step(svc, line, line.number, engine.start(cfg.flows, line, context(svc)), hook)
     lang = cfg.flows.latest(line.flow).language
@@ -202,17 +202,17 @@ async def incoming(svc: Services, hook: Hook) -> d.Doc:
 async def gather(svc: Services, hook: Hook) -> d.Doc:
     """Resume the flow at the menu with the caller's digits or speech."""
     cfg = svc.config
-    ln, f = hook.q("ln"), hook.q("f")
+    ln, f = hook.arg("ln"), hook.arg("f")
     line = cfg.line(ln) or cfg.line_for(ln)[0]
     if f not in cfg.flows.revisions:
         return await run_step(svc, line, ln or line.number, engine.start(cfg.flows, line, context(svc)), hook)
-    if hook.p("Digits"):
-        event = Event("digits", hook.p("Digits"))
-    elif hook.p("SpeechResult"):
-        event = Event("speech", hook.p("SpeechResult"))
+    if hook.param("Digits"):
+        event = Event("digits", hook.param("Digits"))
+    elif hook.param("SpeechResult"):
+        event = Event("speech", hook.param("SpeechResult"))
     else:
         event = engine.NO_INPUT
-    pos = Position(f, hook.qint("r", 1), hook.q("n"), hook.qint("t", 0), hook.q("lg"))
+    pos = Position(f, hook.arg_int("r", 1), hook.arg("n"), hook.arg_int("t", 0), hook.arg("lg"))
     step = engine.resume(cfg.flows, line, pos, event, context(svc))
     return await run_step(svc, line, ln or line.number, step, hook)
 
@@ -220,53 +220,53 @@ async def gather(svc: Services, hook: Hook) -> d.Doc:
 @voice.post("/queue", "Join a queue after a notice")
 async def queue(svc: Services, hook: Hook) -> d.Doc:
     """Queue the call once the notice before it has been played."""
-    q = hook.q("q")
-    if not hook.p("CallSid") or q not in {x.id for x in svc.config.roster.queues}:
+    q = hook.arg("q")
+    if not hook.param("CallSid") or q not in {x.id for x in svc.config.roster.queues}:
         return apology(svc, hook)
-    wd = hook.q("wd")
+    wd = hook.arg("wd")
     try:
         widen = float(wd) if wd else None
     except ValueError:
         widen = None
-    skill = hook.q("sk", "any") if is_ident(hook.q("sk", "any")) else "any"
-    action = EnqueueAction(q, skill, min(9, max(0, hook.qint("pr", 0))), widen)
-    return await enqueue(svc, hook, hook.q("ln"), action, hook.q("lg", "zh-CN"), d.Doc())
+    skill = hook.arg("sk", "any") if is_ident(hook.arg("sk", "any")) else "any"
+    action = EnqueueAction(q, skill, min(9, max(0, hook.arg_int("pr", 0))), widen)
+    return await enqueue(svc, hook, hook.arg("ln"), action, hook.arg("lg", "zh-CN"), d.Doc())
 
 
 @voice.post("/wait", "One turn of the hold loop")
 async def wait(svc: Services, hook: Hook) -> d.Doc:
     """Connect the caller if a seat was reserved, else tell the position and hold."""
-    sid = hook.p("CallSid")
+    sid = hook.param("CallSid")
     if not sid:
         return apology(svc, hook)
     res = await svc.store().wait(sid)
     res["sid"] = sid
-    return connect_or_hold(svc, hook, res, hook.q("lang", "zh-CN"), d.Doc(),
-                           hook.qint("loop", 0), hook.qint("pos", 0))
+    return connect_or_hold(svc, hook, res, hook.arg("lang", "zh-CN"), d.Doc(),
+                           hook.arg_int("loop", 0), hook.arg_int("pos", 0))
 
 
 @voice.post("/seat-answered", "A seat picked up (Dial noun status callback)", event=True)
 async def seat_answered(svc: Services, hook: Hook) -> d.Doc:
     """Record that the seat answered; the call is now talking."""
-    sid, seat = hook.q("call") or hook.p("ParentCallSid"), hook.q("seat")
+    sid, seat = hook.arg("call") or hook.param("ParentCallSid"), hook.arg("seat")
     if sid and seat:
-        await svc.event("answered", sid, seat, hook.p("CallSid"))
+        await svc.event("answered", sid, seat, hook.param("CallSid"))
     return d.Doc()
 
 
 @voice.post("/dial-done", "The dial to a seat ended (Dial action)", event=True)
 async def dial_done(svc: Services, hook: Hook) -> d.Doc:
     """After a seat's call: the survey, or back to the head of the line on no answer."""
-    sid, seat, lang = hook.q("call") or hook.p("CallSid"), hook.q("seat"), hook.q("lang", "zh-CN")
+    sid, seat, lang = hook.arg("call") or hook.param("CallSid"), hook.arg("seat"), hook.arg("lang", "zh-CN")
     if not sid or not seat:
         return apology(svc, hook)
-    dial_status = hook.p("DialCallStatus") or "failed"
-    if hook.p("CallStatus") in FINAL_STATUSES and dial_status not in ANSWERED:
+    dial_status = hook.param("DialCallStatus") or "failed"
+    if hook.param("CallStatus") in FINAL_STATUSES and dial_status not in ANSWERED:
         # the caller hung up while the seat rang: an abandon, not the seat's miss
-        await svc.event("hangup", sid, hook.p("CallStatus"), "")
+        await svc.event("hangup", sid, hook.param("CallStatus"), "")
         return d.Doc()
     kept = await svc.event("dial_done", *svc.store().dial_done_args(
-        sid, seat, dial_status, hook.pint("DialCallDuration")))
+        sid, seat, dial_status, hook.param_int("DialCallDuration")))
     if kept is None:  # Redis is away; the event is kept and applied when it returns
         if dial_status in ANSWERED:  # the talk is over: say goodbye, not the apology
             return bye(pick(THANKS, lang), lang)
@@ -287,13 +287,13 @@ async def dial_done(svc: Services, hook: Hook) -> d.Doc:
 @voice.post("/transfer-done", "A transfer ended (Dial action)")
 async def transfer_done(svc: Services, hook: Hook) -> d.Doc:
     """After a transfer: hang up if it connected, else continue at the fallback node."""
-    if hook.p("DialCallStatus") in ("completed", "answered"):
+    if hook.param("DialCallStatus") in ("completed", "answered"):
         return d.doc(d.Hangup())
     cfg = svc.config
-    ln, f, n = hook.q("ln"), hook.q("f"), hook.q("n")
+    ln, f, n = hook.arg("ln"), hook.arg("f"), hook.arg("n")
     line = cfg.line(ln) or cfg.line_for(ln)[0]
     if f in cfg.flows.revisions and n:
-        pos = Position(f, hook.qint("r", 1), n, 0, hook.q("lg"))
+        pos = Position(f, hook.arg_int("r", 1), n, 0, hook.arg("lg"))
         step = engine.resume(cfg.flows, line, pos, engine.NO_INPUT, context(svc))
         return await run_step(svc, line, ln or line.number, step, hook)
     return apology(svc, hook)
@@ -302,7 +302,7 @@ async def transfer_done(svc: Services, hook: Hook) -> d.Doc:
 @voice.post("/status", "Call status callback (set on the number)", event=True)
 async def status(svc: Services, hook: Hook) -> d.Doc:
     """Record the end of a call: abandoned while waiting, answered, or ended in the IVR."""
-    sid, call_status = hook.p("CallSid"), hook.p("CallStatus")
+    sid, call_status = hook.param("CallSid"), hook.param("CallStatus")
     if sid and call_status in FINAL_STATUSES:
         await svc.event("hangup", sid, call_status, "")
     return d.Doc()

@@ -21,9 +21,9 @@ router = voice.router
 @voice.post("/callback-offer", "The waiting caller answered the callback offer")
 async def callback_offer(svc: Services, hook: Hook) -> d.Doc:
     """Key 1: keep the place in line and hang up; anything else: back to the hold loop."""
-    sid, lang = hook.p("CallSid"), hook.q("lang", "zh-CN")
-    if hook.p("Digits").startswith("1") and sid and hook.p("From"):
-        res = await svc.store().callback_request(sid, hook.p("From"))
+    sid, lang = hook.param("CallSid"), hook.arg("lang", "zh-CN")
+    if hook.param("Digits").startswith("1") and sid and hook.param("From"):
+        res = await svc.store().callback_request(sid, hook.param("From"))
         if res.get("ok"):
             return bye(pick(CALLBACK_CONFIRM, lang), lang)
     return d.doc(d.Redirect(svc.url(hook.path("/wait"), lang=lang)))
@@ -32,7 +32,7 @@ async def callback_offer(svc: Services, hook: Hook) -> d.Doc:
 @voice.post("/callback-connect", "The caller answered our callback")
 async def callback_connect(svc: Services, hook: Hook) -> d.Doc:
     """Greet the caller and ring the seat reserved for their place."""
-    sid = hook.q("call")
+    sid = hook.arg("call")
     res = await svc.store().wait(sid) if sid else {}
     info = await svc.store().call_info(sid) if sid else {}
     lang = info.get("lg") or "zh-CN"
@@ -47,8 +47,8 @@ async def callback_connect(svc: Services, hook: Hook) -> d.Doc:
 @voice.post("/callback-status", "Status callback of a callback attempt")
 async def callback_status(svc: Services, hook: Hook) -> d.Doc:
     """An attempt nobody answered: free the seat, retry later or give up after the last."""
-    sid = hook.q("call")
-    if sid and hook.p("CallStatus") in FINAL_STATUSES - {"completed"}:
+    sid = hook.arg("call")
+    if sid and hook.param("CallStatus") in FINAL_STATUSES - {"completed"}:
         info = await svc.store().call_info(sid)
         queue = next((q for q in svc.config.roster.queues if q.id == info.get("q")), None)
         policy = queue.callback if queue else None
@@ -61,7 +61,8 @@ async def callback_status(svc: Services, hook: Hook) -> d.Doc:
 @voice.post("/survey", "The caller's rating after the call", event=True)
 async def survey(svc: Services, hook: Hook) -> d.Doc:
     """Store 1 satisfied, 2 basically satisfied or 3 dissatisfied, and say goodbye."""
-    sid, lang, key = hook.q("call") or hook.p("CallSid"), hook.q("lang", "zh-CN"), hook.p("Digits")[:1]
+    sid, lang = hook.arg("call") or hook.param("CallSid"), hook.arg("lang", "zh-CN")
+    key = hook.param("Digits")[:1]
     if sid and key in ("1", "2", "3"):
         await svc.event("rate", sid, "rating", key)
     return bye(pick(THANKS, lang), lang)
@@ -70,19 +71,19 @@ async def survey(svc: Services, hook: Hook) -> d.Doc:
 @voice.post("/transfer-out", "A seat transfers its caller (cold)")
 async def transfer_out(svc: Services, hook: Hook) -> d.Doc:
     """Dial the transfer target, passing the caller's number on."""
-    target = svc.config.plan.targets.get(hook.q("target"))
+    target = svc.config.plan.targets.get(hook.arg("target"))
     if target is None:
         return apology(svc, hook)
-    url = svc.url(hook.path("/transfer-done"), target=hook.q("target"))
+    url = svc.url(hook.path("/transfer-done"), target=hook.arg("target"))
     return compose.dial_target(target.number, target.address(), url,
-                               caller_id_for(target, hook.p("From"), svc.settings.callback_from))
+                               caller_id_for(target, hook.param("From"), svc.settings.callback_from))
 
 
 @voice.post("/exclusion", "A seat tells its caller where the matter belongs")
 async def exclusion(svc: Services, hook: Hook) -> d.Doc:
     """Say the exclusion text (which channel handles the matter) and end the call."""
-    excl = svc.config.plan.exclusions.get(hook.q("topic"))
-    lang = hook.q("lang", "zh-CN")
+    excl = svc.config.plan.exclusions.get(hook.arg("topic"))
+    lang = hook.arg("lang", "zh-CN")
     if excl is None:
         return apology(svc, hook)
     return bye(excl.text_en if lang.startswith("en") and excl.text_en else excl.text, lang)
@@ -91,7 +92,7 @@ async def exclusion(svc: Services, hook: Hook) -> d.Doc:
 @voice.post("/conference", "Join a warm-transfer conference")
 async def conference(svc: Services, hook: Hook) -> d.Doc:
     """Put this leg (caller, seat or target) into the transfer's conference room."""
-    room, sid, seat = hook.q("room"), hook.q("call"), hook.q("seat")
+    room, sid, seat = hook.arg("room"), hook.arg("call"), hook.arg("seat")
     events = svc.url(hook.path("/conference-event"), call=sid, seat=seat) if sid and seat else None
     return d.doc(d.Conference(room, end_on_exit=False, status=events))
 
@@ -99,10 +100,10 @@ async def conference(svc: Services, hook: Hook) -> d.Doc:
 @voice.post("/conference-event", "A participant left a warm-transfer conference")
 async def conference_event(svc: Services, hook: Hook) -> d.Doc:
     """When the seat's leg leaves, its talk is over: wrap-up."""
-    sid, seat = hook.q("call"), hook.q("seat")
-    if sid and seat and hook.p("StatusCallbackEvent") == "participant-leave":
+    sid, seat = hook.arg("call"), hook.arg("seat")
+    if sid and seat and hook.param("StatusCallbackEvent") == "participant-leave":
         info = await svc.store().call_info(sid)
-        if info.get("leg") and info.get("leg") == hook.p("CallSid"):
+        if info.get("leg") and info.get("leg") == hook.param("CallSid"):
             res = await svc.store().dial_done(sid, seat, "completed", 0)
             await svc.redirect(res.get("redirect", []))
     return d.Doc()
