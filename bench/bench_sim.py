@@ -31,7 +31,7 @@ from ivr.config import load
 from ivr.phone.cli import quiet_service
 from ivr.settings import Settings
 from ivr.sim.cli import run_simulation
-from ivr.sim.engine import SimResult
+from ivr.sim.result import SimResult
 from ivr.sim.scenario import PROFILES, Scenario, with_seats
 
 DAY_RATES = {"12345": 218.75, "12328": 31.25, "12315": 31.25, "12358": 15.625, "12366": 15.625}

@@ -18,9 +18,10 @@ from ivr.core.errors import ConfigError
 from ivr.phone.cli import quiet_service
 from ivr.phone.service import scratch_redis, scratch_settings
 from ivr.settings import Settings
-from ivr.sim.engine import SimResult, Simulation
+from ivr.sim.engine import Simulation
 from ivr.sim.plot import missing_matplotlib
 from ivr.sim.report import erlang, render, summary
+from ivr.sim.result import SimResult
 from ivr.sim.scenario import (
     PROFILES,
     Scenario,

@@ -34,50 +34,13 @@ from ivr.phone.switchboard import Switchboard
 from ivr.phone.transport import CountingTransport, InspectingTransport, Reply
 from ivr.settings import Settings
 from ivr.sim.checks import Checker
-from ivr.sim.recorder import CallRecord, Recorder
+from ivr.sim.recorder import Recorder
+from ivr.sim.result import Sample, SimResult
 from ivr.sim.scenario import Scenario, arrival_times
 from ivr.sim.wire import pipelines
 
 START = 1_799_596_800.0  # Monday 11 January 2027, 00:00 in Beijing: hour 0 of the profile
 DRAIN = 6 * 3600.0  # after the horizon, calls get this long to end before they hang up
-
-
-@dataclass
-class Sample:
-    """The center at one moment: callers in wait sets and seats busy, per queue."""
-
-    t: float
-    waiting: dict[str, int]
-    busy: dict[str, int]
-
-
-@dataclass
-class SimResult:
-    """Everything a run produced."""
-
-    scenario: Scenario
-    config: CenterConfig
-    records: list[CallRecord]
-    agents: list[SeatAgent]
-    problems: list[str]
-    samples: list[Sample]
-    start: float
-    end: float
-    wall_seconds: float
-    events: int
-    sweeps: int
-    requests: int
-    full_checks: int
-    verified: int
-    costs: dict[str, float] = field(default_factory=dict)  # wall seconds by part of the run
-    prefixes: dict[str, int] = field(default_factory=dict)  # webhooks by path prefix (platform)
-    cpu_seconds: float = 0.0  # CPU time of this process during the run
-    redis_cpu_seconds: float | None = None  # the Redis server's (all its clients'), if known
-
-    @property
-    def calls_per_second(self) -> float:
-        """Simulated calls per wall-clock second."""
-        return len(self.records) / self.wall_seconds if self.wall_seconds else 0.0
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ivr.sim.engine import SimResult
+from ivr.sim.result import SimResult
 from ivr.sim.stats import series_answer_rate
 
 

@@ -1,6 +1,6 @@
 """What ``ivr simulate`` prints: figures per queue and per line, checks, Erlang A.
 
-:func:`summary` turns a :class:`~ivr.sim.engine.SimResult` into plain data (the
+:func:`summary` turns a :class:`~ivr.sim.result.SimResult` into plain data (the
 ``--json`` output); :func:`erlang` compares each queue with Erlang A (Erlang C when
 callers never hang up) for the same inputs, with the sampling error of the simulated
 shares by batch means; :func:`render` lays both out as text tables.
@@ -13,8 +13,8 @@ from collections import defaultdict
 from typing import Any
 
 from ivr.core.erlang import QueueMetrics, erlang_a_metrics, erlang_c_metrics
-from ivr.sim.engine import SimResult
 from ivr.sim.recorder import CallRecord
+from ivr.sim.result import SimResult
 from ivr.sim.stats import (
     Figures,
     answer_rate_of,
