@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ivr.core.erlang import QueueMetrics, seats_needed, staffing_curve
+from ivr.core.erlang import QueueMetrics
+from ivr.core.staffing import seats_needed, staffing_curve
 
 CALLS_PER_HOUR, AHT, PATIENCE, SL, SL_SECONDS, TOP = 72000.0, 240.0, 120.0, 0.8, 15.0, 5000
 

@@ -2,7 +2,8 @@
 
 With ``--patience`` the sums are Erlang A (callers hang up after an exponential patience
 of that mean); without it they are Erlang C (nobody hangs up, so everybody is answered
-and only the service level counts). See ``ivr.core.erlang`` for the formulas and units.
+and only the service level counts). See ``ivr.core.erlang`` for the formulas and units,
+``ivr.core.staffing`` for the search.
 """
 
 import json
@@ -10,11 +11,10 @@ import math
 
 import click
 
-from ivr.core.erlang import (
-    QueueMetrics,
+from ivr.core.erlang import QueueMetrics, offered_load
+from ivr.core.staffing import (
     TargetNotReachedError,
     default_seat_range,
-    offered_load,
     seats_needed,
     staffing_curve,
 )

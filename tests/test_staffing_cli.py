@@ -5,7 +5,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from ivr.core.erlang import erlang_a_metrics, erlang_c_metrics, seats_needed
+from ivr.core.erlang import erlang_a_metrics, erlang_c_metrics
+from ivr.core.staffing import seats_needed
 from ivr.staffing import staffing
 
 EXAMPLE = ["--calls-per-hour", "600", "--aht", "240", "--patience", "120",

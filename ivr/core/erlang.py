@@ -1,4 +1,4 @@
-"""Erlang B, C and A: how many seats a queue needs, from the standard library alone.
+"""Erlang B, C and A: the figures of a queue with n seats, from the standard library alone.
 
 Units, everywhere: arrival rates are **calls per hour**; AHT, patience, the service-level
 threshold ``t`` and every wait are in **seconds**; the offered load ``A = calls_per_hour *
@@ -29,6 +29,7 @@ beta); she is answered iff ``V_j`` beats her own Exp(theta) patience. Hence:
   the incomplete-gamma form of Mandelbaum & Zeltyn, again summed as a Kummer series.
 
 The tests check all of it against a truncated birth-death chain solved numerically.
+Which seat count meets a target is searched in :mod:`ivr.core.staffing`.
 """
 
 import math
@@ -55,10 +56,6 @@ class QueueMetrics:
     service_level: float  # share of offered calls answered within sl_seconds
     sl_seconds: float
     occupancy: float  # busy share of seat time
-
-
-class TargetNotReachedError(ValueError):
-    """No number of seats up to the limit meets the targets."""
 
 
 def _check_positive(**values: float) -> None:
@@ -277,16 +274,11 @@ def _check_nonnegative(sl_seconds: float) -> None:
         raise ValueError(f"sl_seconds must be a finite number >= 0, got {sl_seconds!r}")
 
 
-def default_seat_range(load: float, patience: float | None) -> tuple[int, int]:
-    """Default (min, max) seats of a curve: from the load up to far past any sane target."""
-    low = math.floor(load) + 1 if patience is None else max(1, math.floor(load))
-    return low, math.ceil(load + 12.0 * math.sqrt(load) + 30.0)
-
-
-def _metrics_from(
+def metrics_over(
     start: int, stop: int, calls_per_hour: float, aht: float, patience: float | None,
     sl_seconds: float,
 ) -> Iterator[QueueMetrics]:
+    """Figures for seats start..stop, lazily, on one Erlang B recursion: A with a patience, else C."""
     load = offered_load(calls_per_hour, aht)
     if patience is not None:
         _check_positive(patience=patience)
@@ -301,37 +293,3 @@ def _metrics_from(
             yield _erlang_c_metrics(n, load, aht, sl_seconds, log_b)
         else:
             yield _erlang_a_metrics(n, load, aht, patience, sl_seconds, log_b)
-
-
-def staffing_curve(
-    calls_per_hour: float, aht: float, patience: float | None, sl_seconds: float,
-    min_seats: int | None = None, max_seats: int | None = None,
-) -> list[QueueMetrics]:
-    """Figures for every seat count in a range: Erlang A with a patience, else Erlang C."""
-    low, high = default_seat_range(offered_load(calls_per_hour, aht), patience)
-    start = low if min_seats is None else min_seats
-    stop = high if max_seats is None else max_seats
-    if stop < start:
-        raise ValueError(f"max_seats {stop} is below min_seats {start}")
-    return list(_metrics_from(start, stop, calls_per_hour, aht, patience, sl_seconds))
-
-
-def seats_needed(
-    calls_per_hour: float, aht: float, patience: float | None,
-    target_answer_rate: float | None, sl_target: float | None, sl_seconds: float,
-    *, max_seats: int | None = None,
-) -> int:
-    """Least seats meeting both the answer-rate and the service-level target."""
-    for name, target in (("target_answer_rate", target_answer_rate), ("sl_target", sl_target)):
-        if target is not None and not 0.0 <= target <= 1.0:
-            raise ValueError(f"{name} must lie in [0, 1], got {target!r}")
-    load = offered_load(calls_per_hour, aht)
-    low, high = default_seat_range(load, patience)
-    stop = high if max_seats is None else max_seats
-    if patience is not None:  # carried load A * answer_rate can never exceed n
-        low = max(1, math.ceil(load * (target_answer_rate or 0.0) * (1 - 1e-12)))
-    for m in _metrics_from(low, stop, calls_per_hour, aht, patience, sl_seconds):
-        if ((target_answer_rate is None or m.answer_rate >= target_answer_rate)
-                and (sl_target is None or m.service_level >= sl_target)):
-            return m.seats
-    raise TargetNotReachedError(f"targets not met with at most {stop} seats")

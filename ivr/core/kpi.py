@@ -16,28 +16,16 @@ Counters come as ``Counts`` (field -> integer, absent = 0), one per queue or lin
   minutes or hour (so they span 15-30 and 60-75 minutes), ``today`` starts at midnight
   Asia/Shanghai (UTC+8, no daylight saving).
 
-Staffing: arrivals (offered + overflow in) per hour, AHT (talk + wrap-up) and patience
-(total wait / abandons, the exponential estimate) over a window feed Erlang A (Erlang C
-when nobody abandoned) from :mod:`ivr.core.erlang`.
+Staffing advice from these counters (Erlang A/C over a window): :mod:`ivr.core.staffing`.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-
-from ivr.core.erlang import (
-    QueueMetrics,
-    default_seat_range,
-    erlang_a_metrics,
-    erlang_c_metrics,
-    offered_load,
-    staffing_curve,
-)
 
 BUCKET = 900
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -246,83 +234,3 @@ def queue_alerts(q: Mapping[str, Any], rules: AlertRules, overflow_out: list[int
         out.append(_alert("overflowing", q, run, rules.overflow_intervals,
                           f"{q['id']}: overflowing for {run * BUCKET // 60} min"))
     return out
-
-
-def staffing_inputs(c: Mapping[str, int], seconds: float, wrap_seconds: float,
-                    default_aht_seconds: float) -> tuple[float, float, float | None]:
-    """(calls per hour, AHT with wrap-up, patience or None) measured over a window."""
-    g = _getter(c)
-    cph = (g("offered") + g("overflow_in")) * 3600.0 / max(seconds, 1.0)
-    talks = g("handled") or g("answered")
-    talk = g("handled_ms") / 1000 / talks if talks and g("handled_ms") else default_aht_seconds
-    waited = (g("wait_answered_ms") + g("wait_abandoned_ms")) / 1000
-    patience = waited / g("abandoned") if g("abandoned") and waited > 0 else None
-    return cph, talk + wrap_seconds, patience
-
-
-def _sig(x: float) -> float:
-    """Three significant digits: staffing inputs are estimates, and the maths is memoised."""
-    return float(f"{x:.3g}")
-
-
-@functools.lru_cache(maxsize=512)
-def _first_seats(cph: float, aht: float, patience: float | None, rate: float | None,
-                 sl: float, sl_seconds: float) -> tuple[int | None, int | None, int | None]:
-    """Least seats for (both targets, the answer rate alone, the SL alone), in one pass."""
-    load = offered_load(cph, aht)
-    low, high = default_seat_range(load, patience)
-    if patience is not None:  # carried load <= seats: SL and answer rate <= seats / load
-        low = max(1, math.ceil(load * min(sl, rate or sl) * (1 - 1e-12)))
-    found: list[int | None] = [None, None, None]
-    start = low
-    while start <= high and None in found:
-        for m in staffing_curve(cph, aht, patience, sl_seconds, start, min(high, start + 15)):
-            ok_rate = rate is None or m.answer_rate >= rate
-            ok_sl = m.service_level >= sl
-            for i, ok in enumerate((ok_rate and ok_sl, ok_rate, ok_sl)):
-                if ok and found[i] is None:
-                    found[i] = m.seats
-        start += 16
-    return found[0], found[1], found[2]
-
-
-@functools.lru_cache(maxsize=512)
-def _model(cph: float, aht: float, patience: float | None, seats: int,
-           sl_seconds: float) -> QueueMetrics:
-    return (erlang_c_metrics(cph, aht, seats, sl_seconds) if patience is None
-            else erlang_a_metrics(cph, aht, patience, seats, sl_seconds))
-
-
-def _predict(cph: float, aht: float, patience: float | None, seats: int,
-             sl_seconds: float) -> Fig | None:
-    if seats < 1:
-        return None
-    m = _model(cph, aht, patience, seats, sl_seconds)
-    return {"seats": seats, "answer_rate": round(m.answer_rate, 4),
-            "service_level": round(m.service_level, 4),
-            "asa_seconds": round(m.asa, 1) if math.isfinite(m.asa) else None,
-            "occupancy": round(m.occupancy, 4)}
-
-
-def staffing_advice(c: Mapping[str, int], seconds: float, *, target: float, sl_target: float,
-                    sl_seconds: float, wrap_seconds: float, default_aht_seconds: float,
-                    logged: int, ready: int) -> Fig:
-    """Seats that would meet the answer-rate and service-level targets, from live figures."""
-    cph, aht, patience = staffing_inputs(c, seconds, wrap_seconds, default_aht_seconds)
-    cph, aht = _sig(cph), _sig(aht)
-    patience = None if patience is None else _sig(patience)
-    out: Fig = {"calls_per_hour": round(cph, 1), "aht_seconds": round(aht, 1),
-                "patience_seconds": None if patience is None else round(patience, 1),
-                "model": "erlang-a" if patience is not None else "erlang-c",
-                "target_answer_rate": target, "sl_target": sl_target, "sl_seconds": sl_seconds,
-                "logged_in": logged, "ready": ready}
-    if cph <= 0:
-        return out | {"seats_needed": 0, "seats_for_answer_rate": 0, "seats_for_sl": 0,
-                      "at_needed": None, "at_logged_in": None}
-    ar = target if patience is not None else None
-    needed, for_rate, for_sl = _first_seats(cph, aht, patience, ar, sl_target, sl_seconds)
-    return out | {
-        "seats_needed": needed, "seats_for_answer_rate": for_rate, "seats_for_sl": for_sl,
-        "at_needed": _predict(cph, aht, patience, needed or 0, sl_seconds),
-        "at_logged_in": _predict(cph, aht, patience, logged, sl_seconds),
-    }

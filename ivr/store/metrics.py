@@ -19,6 +19,7 @@ from ivr.clock import Clock
 from ivr.core import kpi
 from ivr.core.config import CenterConfig
 from ivr.core.roster import QueueConfig
+from ivr.core.staffing import staffing_advice
 from ivr.store.keys import Keys
 
 SCORE_SPAN = 10**13  # wait-set score = (9 - priority) * SCORE_SPAN + arrival ms
@@ -271,7 +272,7 @@ class Metrics:
         out = []
         for q, aht_ms in zip(queues, ewma, strict=True):
             states = dict(live[q.id].states)
-            advice = kpi.staffing_advice(
+            advice = staffing_advice(
                 kpi.add(qs[q.id].values()), now - buckets[0], target=q.target_answer_rate,
                 sl_target=sl_target_of(q), sl_seconds=q.sl_seconds,
                 wrap_seconds=q.wrapup_seconds,

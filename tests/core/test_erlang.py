@@ -8,7 +8,6 @@ import pytest
 
 from ivr.core.erlang import (
     QueueMetrics,
-    TargetNotReachedError,
     erlang_a_metrics,
     erlang_b,
     erlang_c,
@@ -17,9 +16,8 @@ from ivr.core.erlang import (
     erlang_c_service_level,
     occupancy,
     offered_load,
-    seats_needed,
-    staffing_curve,
 )
+from ivr.core.staffing import TargetNotReachedError, seats_needed, staffing_curve
 
 # --- an independent model: the truncated M/M/n+M birth-death chain, solved numerically ----
 

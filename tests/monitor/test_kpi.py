@@ -6,8 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from ivr.core import kpi
-from ivr.core.erlang import erlang_a_metrics, seats_needed
+from ivr.core import kpi, staffing
+from ivr.core.erlang import erlang_a_metrics
+from ivr.core.staffing import seats_needed
 
 T0 = 1_800_000_000  # 2027-01-15 16:00 Asia/Shanghai, a bucket boundary
 
@@ -87,9 +88,9 @@ def test_staffing_inputs_and_advice_agree_with_erlang_a() -> None:
     # 150 calls in an hour, 200 s talk + 40 s wrap-up, 600 s waited by 5 abandons
     c = {"offered": 140, "overflow_in": 10, "answered": 145, "abandoned": 5,
          "handled_ms": 145 * 200_000, "wait_answered_ms": 400_000, "wait_abandoned_ms": 200_000}
-    cph, aht, patience = kpi.staffing_inputs(c, 3600, 40, 300)
+    cph, aht, patience = staffing.staffing_inputs(c, 3600, 40, 300)
     assert (cph, aht, patience) == (150.0, 240.0, 120.0)
-    a = kpi.staffing_advice(c, 3600, target=0.99, sl_target=0.8, sl_seconds=15,
+    a = staffing.staffing_advice(c, 3600, target=0.99, sl_target=0.8, sl_seconds=15,
                             wrap_seconds=40, default_aht_seconds=300, logged=8, ready=2)
     n = a["seats_needed"]
     assert a["model"] == "erlang-a" and n == max(a["seats_for_answer_rate"], a["seats_for_sl"])
@@ -99,7 +100,7 @@ def test_staffing_inputs_and_advice_agree_with_erlang_a() -> None:
     assert worse.answer_rate < 0.99 or worse.service_level < 0.8
     assert a["at_logged_in"]["seats"] == 8
     assert a["at_needed"]["answer_rate"] == pytest.approx(best.answer_rate, abs=1e-4)
-    no_abandon = kpi.staffing_advice({"offered": 10, "answered": 10}, 3600, target=0.99,
+    no_abandon = staffing.staffing_advice({"offered": 10, "answered": 10}, 3600, target=0.99,
                                      sl_target=0.8, sl_seconds=15, wrap_seconds=0,
                                      default_aht_seconds=180, logged=0, ready=0)
     assert no_abandon["model"] == "erlang-c" and no_abandon["aht_seconds"] == 180.0
@@ -114,7 +115,7 @@ def test_advice_matches_erlang_seats_needed(cph: float, aht: float,
     c = {"offered": int(cph), "answered": int(cph), "handled_ms": int(cph * aht * 1000)}
     if patience is not None:  # one abandon, and waits adding up to the patience
         c |= {"abandoned": 1, "wait_abandoned_ms": int(patience * 1000)}
-    a = kpi.staffing_advice(c, 3600, target=0.99, sl_target=0.8, sl_seconds=15,
+    a = staffing.staffing_advice(c, 3600, target=0.99, sl_target=0.8, sl_seconds=15,
                             wrap_seconds=0, default_aht_seconds=aht, logged=1, ready=1)
     assert (a["calls_per_hour"], a["aht_seconds"], a["patience_seconds"]) == (
         float(int(cph)), float(aht), patience)
