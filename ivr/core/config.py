@@ -17,7 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from ivr.core.engine import FlowBook
 from ivr.core.errors import ConfigError, Problem
-from ivr.core.flows import Flow, validate_flows
+from ivr.core.flow_checks import validate_flows
+from ivr.core.flows import Flow
 from ivr.core.hours import Schedule
 from ivr.core.numbers import Exclusion, Line, NumberPlan, Target, lookup
 from ivr.core.roster import QueueConfig, Roster, Seat
