@@ -94,7 +94,7 @@ def metrics_of(request: Request, svc: Svc) -> Metrics:
                    alert_rules(svc.settings), state.monitor_cache)
 
 
-M = Annotated[Metrics, Depends(metrics_of)]
+MetricsDep = Annotated[Metrics, Depends(metrics_of)]
 
 
 async def archive_alerts(m: Metrics, svc: Services) -> list[dict[str, Any]]:
@@ -119,7 +119,7 @@ async def _read(coro: Any) -> Any:
 
 
 @router.get("/api/metrics", dependencies=Guarded)
-async def get_metrics(m: M, svc: Svc, queue: str | None = None, line: str | None = None) -> Any:
+async def get_metrics(m: MetricsDep, svc: Svc, queue: str | None = None, line: str | None = None) -> Any:
     """Figures over 15 min, 1 h and today, and live state: center, queues and lines."""
     _scope(m, queue, line)
     report = await _read(m.report(queue=queue, line=line))
@@ -129,7 +129,7 @@ async def get_metrics(m: M, svc: Svc, queue: str | None = None, line: str | None
 
 
 @router.get("/api/metrics/history", dependencies=Guarded)
-async def get_history(m: M, queue: str | None = None, line: str | None = None,
+async def get_history(m: MetricsDep, queue: str | None = None, line: str | None = None,
                       hours: Annotated[int, Query(ge=1, le=72)] = 24) -> Any:
     """Figures per 15-minute interval over the last ``hours`` (counters live 3 days)."""
     _scope(m, queue, line)
@@ -139,7 +139,7 @@ async def get_history(m: M, queue: str | None = None, line: str | None = None,
 
 
 @router.get("/api/alerts", dependencies=Guarded)
-async def get_alerts(m: M, svc: Svc, queue: str | None = None) -> Any:
+async def get_alerts(m: MetricsDep, svc: Svc, queue: str | None = None) -> Any:
     """Alerts active now, and the rules that raise them."""
     _scope(m, queue, None)
     report = await _read(m.report(queue=queue, lines=False))
@@ -148,7 +148,7 @@ async def get_alerts(m: M, svc: Svc, queue: str | None = None) -> Any:
 
 
 @router.get("/api/staffing", dependencies=Guarded)
-async def get_staffing(m: M, queue: str | None = None) -> Any:
+async def get_staffing(m: MetricsDep, queue: str | None = None) -> Any:
     """Seats each queue needs for its targets (Erlang A/C on the last hour) and seats now."""
     _scope(m, queue, None)
     return {"now": m.clock.now(), "queues": await _read(m.staffing(queue))}
@@ -198,7 +198,7 @@ async def dashboard_asset(asset: str) -> FileResponse:
 
 
 @router.get("/metrics", dependencies=[Depends(metrics_role)], include_in_schema=False)
-async def prometheus(m: M) -> Response:
+async def prometheus(m: MetricsDep) -> Response:
     """Prometheus text exposition of counters, wait histograms, gauges and alerts."""
     report = await _read(m.report(raw=True))
     registry = CollectorRegistry(auto_describe=False)

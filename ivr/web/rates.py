@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from ivr.core import kpi
 from ivr.core.rates import DEFINITIONS, three_rates
 from ivr.web.admin import READ_ERR
-from ivr.web.monitor import M
+from ivr.web.monitor import MetricsDep
 from ivr.web.roles import Monitor
 from ivr.web.services import Svc
 
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api", tags=["monitor"])
 
 @router.get("/rates", summary="Response, resolution and satisfaction rates of a day",
             responses=READ_ERR)
-async def rates(svc: Svc, who: Monitor, m: M,
+async def rates(svc: Svc, who: Monitor, m: MetricsDep,
                 day: Annotated[date | None, Query(description="YYYY-MM-DD, Asia/Shanghai; "
                                                   "default today")] = None) -> dict[str, Any]:
     """The three rates for the center, every queue and every line, with their definitions."""
