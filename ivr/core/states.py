@@ -1,10 +1,13 @@
 """The call and seat state machines, as tables: the one home of the rules. Pure, no I/O.
 
 The Lua scripts get these tables through the generated preamble
-(:func:`ivr.store.keys.lua_preamble`): ``S`` (states), ``T`` (transitions), ``F`` (the
-call record's fields), ``C`` (shared constants), and the helpers ``allows(kind, from,
-event)`` (the state an event leads to, or nil) and ``transition(kind, from, event)``
-(the same, but a script error before anything is written when the table forbids it).
+(:func:`ivr.store.keys.lua_preamble`): ``S`` (states), ``T`` (transitions), ``E``
+(events), ``F`` (the call record's fields), ``SF`` (the seat hash's fields), ``O``
+(outcomes), ``KIND`` (call, seat), ``NEXT`` (dial_done's next steps), ``C`` (shared
+constants), and the helpers ``allows(kind, from, event)`` (the state an event leads to,
+or nil) and ``transition(kind, from, event)`` (the same, but a script error before
+anything is written when the table forbids it). No script spells one of these names by
+hand (``tests/store/test_state_rules.py``).
 
 Rules the tables encode:
 
@@ -164,6 +167,35 @@ SEAT_FIELDS: dict[str, str] = {
     "missed": "rings it did not answer",
 }
 
+#: How a call ends: the ``out`` field of an ended call (``O.<name>`` in the preamble). The
+#: last three are prefixes: the IVR's note ``pend`` is ``<prefix>:<target/topic/queue>``.
+OUTCOMES: dict[str, str] = {
+    "answered": "a seat answered and the talk ended (also after a transfer by the seat)",
+    "abandoned": "the caller hung up while waiting or while a seat's phone rang",
+    "lost": "the caller stopped polling the hold loop: hung up, the status callback lost",
+    "stale": "no final status callback came within the stale-call limit",
+    "callback_failed": "every queued-callback attempt went unanswered",
+    "rate_limited": "refused over the repeated-call limit",
+    "ended_early": "the call's end arrived before its first webhook",
+    "ivr_end": "ended in the IVR with no note",
+    "transferred": "prefix: the IVR transferred it (transferred:110)",
+    "exclusion": "prefix: the IVR played an exclusion notice (exclusion:<topic>)",
+    "closed": "prefix: its queue was closed (closed:<queue>)",
+}
+
+#: What the caller's leg does after its <Dial> to a seat ended (dial_done.lua's ``next``;
+#: ``NEXT.<name>`` in the preamble).
+DIAL_NEXT: dict[str, str] = {
+    "dial": "another seat was reserved at once: dial it",
+    "wait": "back at the head of the line: the hold loop",
+    "hangup": "the call is over",
+    "conference": "a warm transfer: join the seat and the target in a conference",
+}
+
+#: The two records with a state machine: a call (``call:{sid}``), a seat (``seat:{seat}``);
+#: also the kinds of the archive's events (``KIND.<name>`` in the preamble).
+RECORD_KINDS = ("call", "seat")
+
 ANY_SKILL = "any"  #: the skill every seat of a queue has; a widened call needs only it
 SCORE_SPAN = 10**13  #: wait-set score: (MAX_PRIORITY - priority) * SCORE_SPAN + arrival ms
 MAX_PRIORITY = 9
@@ -179,6 +211,9 @@ CONSTANTS: dict[str, int | str | tuple[int, ...]] = {
     "BUCKET_MS": BUCKET_SECONDS * 1000,
     "CNT_TTL": CNT_TTL_SECONDS,
     "HIST": WAIT_BINS,
+    "OVER_HIST": "inf",  # the last wait bin, above every bound of HIST
+    "CNT_QUEUE": "q",  # the kind of a queue's counters (cnt:q:<queue>:<bucket>)
+    "CNT_LINE": "l",  # the kind of a line's counters (cnt:l:<line>:<bucket>)
 }
 
 

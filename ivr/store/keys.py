@@ -177,15 +177,27 @@ def _by_state(table: dict[tuple[str, str], str]) -> dict[str, dict[str, str]]:
 
 
 def lua_rules() -> str:
-    """The state tables of :mod:`ivr.core.states` as Lua: ``S``, ``T``, ``F``, ``C``, helpers."""
+    """The tables of :mod:`ivr.core.states` as Lua, and the helpers ``allows``, ``transition``.
+
+    ``S`` states, ``T`` transitions, ``E`` events, ``F`` call fields, ``SF`` seat fields,
+    ``O`` outcomes, ``KIND`` the two records (call, seat), ``NEXT`` dial_done's next steps,
+    ``C`` constants.
+    """
     call_states = {lua_name(s): s for s in states.CALL_STATES}
     seat_states = {lua_name(s): s for s in states.SEAT_STATES}
     trans = {"call": _by_state(states.CALL_TRANSITIONS),
              "seat": _by_state(states.SEAT_TRANSITIONS)}
+    events = {"call": {lua_name(e): e for e in sorted(states.CALL_EVENTS)},
+              "seat": {lua_name(e): e for e in sorted(states.SEAT_EVENTS)}}
     return "\n".join([
         f"local S = {_lua({'call': call_states, 'seat': seat_states})}",
         f"local T = {_lua(trans)}",
+        f"local E = {_lua(events)}",
         f"local F = {_lua({f: f for f in states.CALL_FIELDS})}",
+        f"local SF = {_lua({f: f for f in states.SEAT_FIELDS})}",
+        f"local O = {_lua({o: o for o in states.OUTCOMES})}",
+        f"local KIND = {_lua({k: k for k in states.RECORD_KINDS})}",
+        f"local NEXT = {_lua({n: n for n in states.DIAL_NEXT})}",
         f"local C = {_lua(states.CONSTANTS)}",
         f"local S0 = {_lua({'call': states.NEW, 'seat': 'offline'})}  -- no record yet",
         "-- a name the tables do not have is a bug: fail loudly instead of comparing with nil",
@@ -193,6 +205,8 @@ def lua_rules() -> str:
         "  return setmetatable(t, {__index = function(_, k) error('no ' .. what .. ' ' .. tostring(k)) end})",
         "end",
         "strict(S.call, 'call state'); strict(S.seat, 'seat state'); strict(F, 'call field')",
+        "strict(E.call, 'call event'); strict(E.seat, 'seat event'); strict(SF, 'seat field')",
+        "strict(O, 'outcome'); strict(KIND, 'record kind'); strict(NEXT, 'next step')",
         "strict(C, 'constant')",
         "local BUCKET_MS = C.BUCKET_MS",
         "-- the state an event leads to from a state (nil: the table forbids it)",

@@ -20,131 +20,107 @@ from ivr.core.engine import EnqueueAction
 from ivr.store.keys import Keys, lua_name, lua_preamble
 from ivr.store.scripts import LUA_DIR
 from ivr.web.services import Services
+from tests.store.acd_env import script_replies
 
 STATE_REF = re.compile(r"\bS\.(call|seat)\.(\w+)")  # a state named through the table
+EVENT_REF = re.compile(r"\bE\.(call|seat)\.(\w+)")  # an event named through the table
+#: table name in the preamble -> the names it has (a name not there is a typo)
+NAMED = {
+    "F": set(states.CALL_FIELDS),
+    "SF": set(states.SEAT_FIELDS),
+    "O": set(states.OUTCOMES),
+    "C": set(states.CONSTANTS),
+    "KIND": set(states.RECORD_KINDS),
+    "NEXT": set(states.DIAL_NEXT),
+}
+TABLE_REF = re.compile(r"\b(" + "|".join(NAMED) + r")\.(\w+)")
 LUA_STATES = {"call": {lua_name(s) for s in states.CALL_STATES},
               "seat": {lua_name(s) for s in states.SEAT_STATES}}
-#: where a quoted literal is a state: compared with st, a seat_to() target, a state
-#: default after reading 'st', a {st = ...} answer (and the value HSET writes to 'st')
-STATE_PATTERNS = (
-    re.compile(r"\bst\s*[=~]=\s*'(\w+)'"),
-    re.compile(r"\bseat_to\([^,]+,\s*'(\w+)'"),
-    re.compile(r"(?:'st'\)|old\[1\])\s*or\s*'(\w+)'"),
-    re.compile(r"\{st\s*=\s*'(\w+)'"),
-)
-RULE_CALL = re.compile(r"\b(?:allows|transition)\(")
-EVENT = re.compile(r"(?<![=~]= )'(\w+)'")  # a literal not compared with: an event name
-HASH_CALL = re.compile(r"redis\.call\('(HSET|HSETNX|HGET|HMGET|HDEL|HINCRBY)',\s*")
-CALL_KEY = re.compile(r"ck\b|K\.call\(")
-SEAT_KEY = re.compile(r"sk\b|K\.seat\(")
+LUA_EVENTS = {"call": {lua_name(e) for e in states.CALL_EVENTS},
+              "seat": {lua_name(e) for e in states.SEAT_EVENTS}}
 CALL_ATTR = re.compile(r"\bc\.(\w+)\b(?!\s*=[^=])")  # c is always a call hash; reads only
+QUOTED = re.compile(r"'([^'\\]*)'|\"([^\"\\]*)\"")
+#: a counter's name (count()'s third argument) is the counters' own vocabulary: 'offered'
+#: counts offered calls, it is not the state (no table of counter names exists yet)
+COUNTER_NAME = re.compile(r"\bcount\(([^,()]*),([^,()]*),\s*'[\w:]*'")
+#: every name that a script must take from the preamble's tables, never spell
+RULE_NAMES = {**{f: "call field (F)" for f in states.CALL_FIELDS},
+              **{f: "seat field (SF)" for f in states.SEAT_FIELDS},
+              **{s: "call state (S.call)" for s in states.CALL_STATES},
+              **{s: "seat state (S.seat)" for s in states.SEAT_STATES}}
 
 
-def _scripts() -> dict[str, str]:
+def _scripts(folder: Path = Path(LUA_DIR)) -> dict[str, str]:
     """Every script's text without its comments."""
     out = {}
-    for path in sorted(Path(LUA_DIR).glob("*.lua")):
+    for path in sorted(folder.glob("*.lua")):
         text = path.read_text(encoding="utf-8")
         out[path.name] = "\n".join(line.split("--", 1)[0] for line in text.splitlines())
     return out
 
 
-def _args(text: str, start: int) -> list[str]:
-    """The comma-separated arguments from ``start`` up to the call's closing parenthesis."""
-    args, depth, cur = [], 0, ""
-    for ch in text[start:]:
-        if ch in "({":
-            depth += 1
-        elif ch in ")}":
-            if depth == 0:
-                break
-            depth -= 1
-        if ch == "," and depth == 0:
-            args.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    args.append(cur.strip())
-    return args
+def spelled_names(text: str) -> list[str]:
+    """Quoted literals in a script (comments stripped) that spell a field or state by hand."""
+    text = COUNTER_NAME.sub(r"count(\1,\2, COUNTER", text)
+    found = []
+    for m in QUOTED.finditer(text):
+        lit = m.group(1) if m.group(1) is not None else m.group(2)
+        if lit in RULE_NAMES:
+            line = text.count("\n", 0, m.start()) + 1
+            found.append(f"line {line}: '{lit}' is a {RULE_NAMES[lit]}")
+    return found
 
 
-def _hash_fields(text: str) -> tuple[set[str], set[str], set[str]]:
-    """Literal field names used on call hashes and on seat hashes; states HSET writes."""
-    call: set[str] = set()
-    seat: set[str] = set()
-    written: set[str] = set()
-    for m in HASH_CALL.finditer(text):
-        key, *rest = _args(text, m.end())
-        fields = rest[0::2] if m.group(1) in ("HSET", "HSETNX") else rest
-        if m.group(1) == "HINCRBY":
-            fields = rest[:1]
-        names = {f[1:-1] for f in fields if re.fullmatch(r"'\w+'", f)}
-        if m.group(1) == "HSET":
-            written |= {v[1:-1] for f, v in zip(rest[0::2], rest[1::2], strict=False)
-                        if f == "'st'" and re.fullmatch(r"'\w+'", v)}
-        if CALL_KEY.match(key):
-            call |= names
-        elif SEAT_KEY.match(key):
-            seat |= names
-    return call, seat, written
+def test_no_script_spells_a_field_or_state_by_hand() -> None:
+    problems = [f"{name} {p}" for name, text in _scripts().items() for p in spelled_names(text)]
+    assert not problems, "name them from the preamble's tables:\n" + "\n".join(problems)
 
 
-def test_every_state_field_and_rule_in_the_scripts_is_in_the_python_tables() -> None:
-    seen_states: set[str] = set()
-    seen_call: set[str] = set()
-    seen_seat: set[str] = set()
-    seen_events: set[str] = set()
+def test_the_literal_scan_catches_a_field_or_state_spelled_by_hand() -> None:
+    assert spelled_names("redis.call('HSET', ck, 'ln', S.call.ended)") == [
+        "line 1: 'ln' is a call field (F)"]
+    assert spelled_names('if x == "break" then end') == ["line 1: 'break' is a seat state (S.seat)"]
+    assert spelled_names("redis.call('HGET', sk, 'missed')") == [
+        "line 1: 'missed' is a seat field (SF)"]
+    assert spelled_names("count(c.q, c.ln, 'offered', 1)") == []  # a counter's name
+    assert spelled_names("redis.call('HSET', ck, F.st, S.call.ended, 'zz', 1)") == []
+
+
+def test_every_name_the_scripts_take_from_the_tables_is_there() -> None:
+    seen: dict[str, set[str]] = {t: set() for t in (*NAMED, "S", "E")}
     problems: list[str] = []
     for name, text in _scripts().items():
-        call, seat, written = _hash_fields(text)
-        for st in written.union(*(pat.findall(text) for pat in STATE_PATTERNS)):
-            if st not in states.RESULT_STATES:
-                problems.append(f"{name}: state literal '{st}': name it S.call.{st} / S.seat.{st}"
-                                " (ivr/core/states.py)")
         for kind, st in STATE_REF.findall(text):
-            seen_states.add(st)
+            seen["S"].add(st)
             if st not in LUA_STATES[kind]:
                 problems.append(f"{name}: S.{kind}.{st} is not in ivr/core/states.py")
-        call |= set(CALL_ATTR.findall(text))
-        seen_call |= call
-        seen_seat |= seat
-        problems += [f"{name}: call field '{f}' is not in CALL_FIELDS"
-                     for f in sorted(call - set(states.CALL_FIELDS))]
-        problems += [f"{name}: seat field '{f}' is not in SEAT_FIELDS"
-                     for f in sorted(seat - set(states.SEAT_FIELDS))]
-        for m in RULE_CALL.finditer(text):
-            kind, _, event = _args(text, m.end())[:3]
-            events = states.CALL_EVENTS if kind == "'call'" else states.SEAT_EVENTS
-            for ev in EVENT.findall(event):
-                seen_events.add(ev)
-                if ev not in events:
-                    problems.append(f"{name}: {kind} event '{ev}' is not in the table")
+        for kind, ev in EVENT_REF.findall(text):
+            seen["E"].add(ev)
+            if ev not in LUA_EVENTS[kind]:
+                problems.append(f"{name}: E.{kind}.{ev} is not in the {kind} transitions")
+        for table, key in TABLE_REF.findall(text):
+            seen[table].add(key)
+            if key not in NAMED[table]:
+                problems.append(f"{name}: {table}.{key} is not in ivr/core/states.py")
+        problems += [f"{name}: call field c.{f} is not in CALL_FIELDS"
+                     for f in sorted(set(CALL_ATTR.findall(text)) - set(states.CALL_FIELDS))]
     assert not problems, "\n".join(problems)
     # the scan itself sees what is there (else it could never fail)
     assert {"ivr", "waiting", "offered", "talking", "ended", "retry", "wrapup",
-            "reserved", "offline", "ready", "break_"} <= seen_states
-    assert {"cb", "cbn", "gone", "pend", "oq", "wd", "dl", "st", "out", "xfer"} <= seen_call
-    assert {"st", "call", "missed", "last", "qs", "sets"} <= seen_seat
-    assert {"begin", "enqueue", "note", "end", "leave", "warm", "remove"} <= seen_events
-
-
-def test_the_scan_catches_a_rule_written_only_in_lua() -> None:
-    text = "redis.call('HSET', ck, 'st', 'parked', 'zz', 1)\nif c.yy == '1' then end"
-    call, _, written = _hash_fields(text)
-    assert call == {"st", "zz"}
-    assert written == {"parked"}
-    assert CALL_ATTR.findall(text) == ["yy"]
-    rule = "transition('call', redis.call('HGET', ck, 'st'), keep == '1' and 'fly' or 'end')"
-    kind, _, event = _args(rule, RULE_CALL.search(rule).end())  # type: ignore[union-attr]
-    assert kind == "'call'" and EVENT.findall(event) == ["fly", "end"]
+            "reserved", "offline", "ready", "break_"} <= seen["S"]
+    assert {"cb", "cbn", "gone", "pend", "oq", "wd", "dl", "st", "out", "xfer"} <= seen["F"]
+    assert {"st", "call", "missed", "last", "qs", "sets"} <= seen["SF"]
+    assert {"begin", "enqueue", "note", "end_", "leave", "warm", "remove", "login"} <= seen["E"]
+    assert {"answered", "abandoned", "lost", "stale", "rate_limited"} <= seen["O"]
 
 
 def test_the_preamble_carries_the_python_tables() -> None:
     pre = lua_preamble()
     for st in (*states.CALL_STATES, *states.SEAT_STATES):
         assert f'["{st}"] = "{st}"' in pre
-    for field in states.CALL_FIELDS:
+    for field in (*states.CALL_FIELDS, *states.SEAT_FIELDS, *states.OUTCOMES):
         assert f'["{field}"] = "{field}"' in pre
+    assert '["end_"] = "end"' in pre  # an event that is a Lua keyword
     assert f'["SCORE_SPAN"] = {states.SCORE_SPAN}' in pre
     assert "local function transition(kind, from, event)" in pre
 
@@ -174,7 +150,7 @@ async def test_transition_refuses_what_the_table_forbids(redis_url: str) -> None
 
 async def _talking(svc: Services, sid: str) -> str:
     """A call answered by the one logged-in seat; returns the seat."""
-    acd = svc.store()
+    acd = script_replies(svc.store())
     assert (await acd.seat("p01", "login")).get("error") is None
     res = await acd.enqueue(sid, "12345", EnqueueAction("pool", "any", 0, None), "138****0000")
     assert res["st"] == "offered" and res["seat"] == "p01"
@@ -184,7 +160,7 @@ async def _talking(svc: Services, sid: str) -> str:
 
 async def test_a_handoff_refuses_a_seat_whose_call_already_ended(svc: Services) -> None:
     """A seat left talking on an ended call (a half-written script) cannot end it twice."""
-    acd = svc.store()
+    acd = script_replies(svc.store())
     seat = await _talking(svc, "CA-rules-1")
     await acd.redis.hset(acd.keys.call("CA-rules-1"), mapping={"st": "ended", "out": "stale"})
     before = await acd.call_info("CA-rules-1")
@@ -196,7 +172,7 @@ async def test_a_handoff_refuses_a_seat_whose_call_already_ended(svc: Services) 
 
 async def test_a_seat_with_a_call_is_not_removed_and_an_ended_call_is_not_queued(
         svc: Services) -> None:
-    acd = svc.store()
+    acd = script_replies(svc.store())
     seat = await _talking(svc, "CA-rules-2")
     assert (await acd.remove_seat(seat)) == {"error": "seat has a call in progress"}
     assert (await acd.seat_info(seat))["st"] == "talking"
@@ -208,7 +184,7 @@ async def test_a_seat_with_a_call_is_not_removed_and_an_ended_call_is_not_queued
 
 
 async def test_seat_actions_follow_the_seat_table(svc: Services) -> None:
-    acd = svc.store()
+    acd = script_replies(svc.store())
     assert (await acd.seat("p01", "ready"))["error"] == "seat is not logged in"
     assert (await acd.seat("p01", "logout")).get("error") is None  # already offline
     assert (await acd.seat("p01", "dance"))["error"] == "unknown action dance"

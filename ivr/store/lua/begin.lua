@@ -10,12 +10,12 @@ local sid, line, from = str_arg(2, 128), str_arg(3, 64), str_arg(4, 64)
 local limit, window = int_arg(6, 0, 1e6), int_arg(7, 0, 1e10)
 local dialect = str_arg(8, 16)
 local ck = K.call(sid)
-local st = redis.call('HGET', ck, 'st')
-if not allows('call', st, 'begin') then return cjson.encode({st = st, repeated = true}) end
+local st = redis.call('HGET', ck, F.st)
+if not allows(KIND.call, st, E.call.begin) then return cjson.encode({st = st, repeated = true}) end
 if rate_limited(sid, line, ARGV[5], limit, window) then
   return cjson.encode({st = 'limited'})
 end
-redis.call('HSET', ck, 'st', S.call.ivr, 'ln', line, 't1', NOW, 'fr', from, 'dl', dialect)
+redis.call('HSET', ck, F.st, S.call.ivr, F.ln, line, F.t1, NOW, F.fr, from, F.dl, dialect)
 redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
 redis.call('ZADD', K.live(), NOW, sid)
 count(nil, line, 'calls', 1)

@@ -12,7 +12,7 @@ local ck = K.call(sid)
 local c = hash(ck)
 if action == 'request' then
   if c.st ~= S.call.waiting or c.cb == '1' then return cjson.encode({ok = false, st = c.st}) end
-  redis.call('HSET', ck, 'cb', '1', 'cbn', ARGV[4], 'cba', 0)
+  redis.call('HSET', ck, F.cb, '1', F.cbn, ARGV[4], F.cba, 0)
   count(c.q, c.ln, 'callback_requested', 1)
   return cjson.encode({ok = true})
 end
@@ -21,19 +21,19 @@ if action == 'failed' then
   if c.st ~= S.call.offered or c.cb ~= '1' then return cjson.encode({ok = false, st = c.st}) end
   local redirect = {}
   local attempts = num(c.cba, 0) + 1
-  redis.call('HSET', ck, 'cba', attempts, 'seat', '')
+  redis.call('HSET', ck, F.cba, attempts, F.seat, '')
   redis.call('ZREM', K.timers(), 'r:' .. sid)
-  if c.seat ~= '' and redis.call('HGET', K.seat(c.seat), 'call') == sid then
+  if c.seat ~= '' and redis.call('HGET', K.seat(c.seat), SF.call) == sid then
     local got = seat_ready(c.seat)
     if got then redirect[#redirect + 1] = got end
   end
   if attempts >= max_attempts then
     count(c.q, c.ln, 'callback_failed', 1)
-    end_call(sid, 'callback_failed')
-    return cjson.encode({outcome = 'callback_failed', redirect = redirect})
+    end_call(sid, O.callback_failed)
+    return cjson.encode({outcome = O.callback_failed, redirect = redirect})
   end
-  redis.call('HSET', ck, 'st', S.call.retry)
+  redis.call('HSET', ck, F.st, S.call.retry)
   redis.call('ZADD', K.timers(), NOW + retry_ms, 'c:' .. sid)
-  return cjson.encode({outcome = 'retry', redirect = redirect})
+  return cjson.encode({outcome = S.call.retry, redirect = redirect})
 end
 return cjson.encode({ok = false, error = 'unknown action ' .. action})

@@ -65,35 +65,35 @@ local function emit_call(sid)
   if not c.st then return end
   c.cbn = nil
   c.sid = sid
-  emit('call', c)
+  emit(KIND.call, c)
 end
 
 -- Change a seat's state, closing the interval of the state it leaves (an archive event).
 -- call: the call it now holds ('' none, nil = leave the field as it is); at: when (NOW).
 local function seat_to(seat, st, call, at)
   local sk = K.seat(seat)
-  local old = redis.call('HMGET', sk, 'st', 'since', 'call')
+  local old = redis.call('HMGET', sk, SF.st, SF.since, SF.call)
   at = at or NOW
   if call == nil then
-    redis.call('HSET', sk, 'st', st, 'since', at)
+    redis.call('HSET', sk, SF.st, st, SF.since, at)
   else
-    redis.call('HSET', sk, 'st', st, 'since', at, 'call', call)
+    redis.call('HSET', sk, SF.st, st, SF.since, at, SF.call, call)
   end
   local from = num(old[2], at)
-  emit('seat', {seat = seat, st = old[1] or S.seat.offline, from = from, to = math.max(from, at),
+  emit(KIND.seat, {seat = seat, st = old[1] or S.seat.offline, from = from, to = math.max(from, at),
                 next = st, call = old[3] or ''})
 end
 
 local function bin_of(ms)
   local s = ms / 1000
   for _, ub in ipairs(HIST) do if s <= ub then return tostring(ub) end end
-  return 'inf'
+  return C.OVER_HIST
 end
 
 -- Add n to a counter field of the queue and of the line, in the current 15-min bucket.
 local function count(queue, line, field, n)
   local bucket = math.floor(NOW / BUCKET_MS) * (BUCKET_MS / 1000)
-  for _, kn in ipairs({{'q', queue}, {'l', line}}) do
+  for _, kn in ipairs({{C.CNT_QUEUE, queue}, {C.CNT_LINE, line}}) do
     if kn[2] and kn[2] ~= '' then
       local k = K.cnt(kn[1], kn[2], bucket)
       redis.call('HINCRBY', k, field, n or 1)
@@ -103,7 +103,7 @@ local function count(queue, line, field, n)
 end
 
 local function seat_sets(seat)
-  local sets = redis.call('HGET', K.seat(seat), 'sets') or ''
+  local sets = redis.call('HGET', K.seat(seat), SF.sets) or ''
   local out = {}
   for item in string.gmatch(sets, '[^,]+') do
     local q, s = string.match(item, '^(.-)|(.*)$')
@@ -119,12 +119,11 @@ end
 -- Offer a waiting (or arriving) call to a ready seat: both leave their sets.
 local function reserve(sid, seat)
   local ck = K.call(sid)
-  local q = redis.call('HGET', ck, 'q')
-  local sk = redis.call('HGET', ck, 'sk')
+  local q, sk = unpack(redis.call('HMGET', ck, F.q, F.sk))
   redis.call('ZREM', K.wait(q, sk), sid)
   seat_unready(seat)
   seat_to(seat, S.seat.reserved, sid)
-  redis.call('HSET', ck, 'st', S.call.offered, 'seat', seat, 'toff', NOW)
+  redis.call('HSET', ck, F.st, S.call.offered, F.seat, seat, F.toff, NOW)
   redis.call('ZREM', K.timers(), 'k:' .. sid, 'o:' .. sid)
   local ring = num(redis.call('HGET', K.qcfg(q), 'ring'), 20000)
   local margin = num(redis.call('HGET', K.meta(), 'resv_margin'), 45000)
@@ -157,7 +156,7 @@ local function place(sid)
   end
   if widened then
     sk = C.ANY
-    redis.call('HSET', ck, 'sk', C.ANY)
+    redis.call('HSET', ck, F.sk, C.ANY)
   end
   if seat then
     reserve(sid, seat)
@@ -165,7 +164,7 @@ local function place(sid)
   end
   redis.call('ZADD', K.wait(q, sk), num(c.sc, 0), sid)
   redis.call('SADD', K.wskills(q), sk)
-  redis.call('HSET', ck, 'st', S.call.waiting, 'seat', '')
+  redis.call('HSET', ck, F.st, S.call.waiting, F.seat, '')
   if sk ~= C.ANY and wd >= 0 then
     redis.call('ZADD', K.timers(), num(c.t0, NOW) + wd, 'k:' .. sid)
   end
@@ -187,7 +186,7 @@ overflow = function(sid)
   count(c.q, nil, 'overflow_out', 1)
   count(ovq, c.ln, 'overflow_in', 1)
   -- the overflow queue's seats are not trained for the line: any of them may answer
-  redis.call('HSET', ck, 'q', ovq, 'oq', c.q, 'tq', NOW, 'sk', C.ANY)
+  redis.call('HSET', ck, F.q, ovq, F.oq, c.q, F.tq, NOW, F.sk, C.ANY)
   redis.call('ZREM', K.timers(), 'k:' .. sid)
   return place(sid)
 end
@@ -200,7 +199,7 @@ local function status(sid)
   local out = {st = c.st, q = c.q, ln = c.ln, cb = c.cb}
   if c.st == S.call.offered or c.st == S.call.talking then
     out.seat = c.seat
-    out.ep = redis.call('HGET', K.seat(c.seat), 'ep')
+    out.ep = redis.call('HGET', K.seat(c.seat), SF.ep)
     out.ring = num(redis.call('HGET', K.qcfg(c.q), 'ring'), 20000)
   elseif c.st == S.call.waiting then
     local rank = redis.call('ZRANK', K.wait(c.q, c.sk), sid)
@@ -243,7 +242,7 @@ local function mark_answered(sid, at)
   local ck = K.call(sid)
   local c = hash(ck)
   local wait = math.max(0, at - num(c.t0, at))
-  redis.call('HSET', ck, 'st', S.call.talking, 'ans', at, 'wait', wait)
+  redis.call('HSET', ck, F.st, S.call.talking, F.ans, at, F.wait, wait)
   seat_to(c.seat, S.seat.talking, nil, at)
   redis.call('ZREM', K.timers(), 'r:' .. sid)
   count(c.q, c.ln, 'answered', 1)
@@ -259,9 +258,9 @@ end
 -- The callback number is erased: it is kept only until the callback ends.
 local function end_call(sid, outcome)
   local ck = K.call(sid)
-  transition('call', redis.call('HGET', ck, 'st'), 'end')  -- a call ends once
-  redis.call('HSET', ck, 'st', S.call.ended, 'out', outcome, 'tend', NOW)
-  redis.call('HDEL', ck, 'cbn')
+  transition(KIND.call, redis.call('HGET', ck, F.st), E.call.end_)  -- a call ends once
+  redis.call('HSET', ck, F.st, S.call.ended, F.out, outcome, F.tend, NOW)
+  redis.call('HDEL', ck, F.cbn)
   redis.call('ZREM', K.live(), sid)
   redis.call('ZREM', K.timers(), 'k:' .. sid, 'o:' .. sid, 'r:' .. sid, 'c:' .. sid, 'p:' .. sid)
   local keep = num(redis.call('HGET', K.meta(), 'retention'), 604800)
@@ -280,12 +279,12 @@ local function finish_talk(sid)
   local aht = num(redis.call('HGET', K.qstat(c.q), 'aht'), nil)
   aht = aht and math.floor(aht * 0.9 + talk * 0.1) or talk
   redis.call('HSET', K.qstat(c.q), 'aht', aht)
-  redis.call('HSET', ck, 'talk', talk)
-  end_call(sid, 'answered')
+  redis.call('HSET', ck, F.talk, talk)
+  end_call(sid, O.answered)
   local seat = c.seat
-  if seat and seat ~= '' and redis.call('HGET', K.seat(seat), 'call') == sid then
+  if seat and seat ~= '' and redis.call('HGET', K.seat(seat), SF.call) == sid then
     local wrap = num(redis.call('HGET', K.qcfg(c.q), 'wrap'), 10000)
-    redis.call('HSET', K.seat(seat), 'last', sid)
+    redis.call('HSET', K.seat(seat), SF.last, sid)
     if wrap <= 0 then return seat_ready(seat) end
     seat_to(seat, S.seat.wrapup, '')
     redis.call('ZADD', K.timers(), NOW + wrap, 'w:' .. seat)
@@ -304,7 +303,7 @@ local function rate_limited(sid, line, id, limit, window)
   if n == 1 then redis.call('PEXPIRE', k, 2 * window) end
   if n <= limit then return false end
   local ck = K.call(sid)
-  redis.call('HSET', ck, 'st', S.call.ended, 'out', 'rate_limited', 'ln', line, 't1', NOW, 'tend', NOW)
+  redis.call('HSET', ck, F.st, S.call.ended, F.out, O.rate_limited, F.ln, line, F.t1, NOW, F.tend, NOW)
   redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
   count(nil, line, 'calls', 1)
   count(nil, line, 'rate_limited', 1)
@@ -316,6 +315,6 @@ end
 -- has been silent for meta 'watchdog_ms' has hung up without us hearing of it.
 local function watch_caller(sid)
   local ms = num(redis.call('HGET', K.meta(), 'watchdog_ms'), 120000)
-  redis.call('HSET', K.call(sid), 'seen', NOW)
+  redis.call('HSET', K.call(sid), F.seen, NOW)
   redis.call('ZADD', K.timers(), NOW + ms, 'p:' .. sid)
 end

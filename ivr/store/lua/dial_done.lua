@@ -12,29 +12,29 @@ local ck = K.call(sid)
 local c = hash(ck)
 if c.seat ~= seat or (c.st ~= S.call.offered and c.st ~= S.call.talking) then
   local s = status(sid)
-  if s.st == S.call.offered then s.next = 'dial' elseif s.st == S.call.waiting then s.next = 'wait'
-  else s.next = 'hangup' end
+  if s.st == S.call.offered then s.next = NEXT.dial elseif s.st == S.call.waiting then s.next = NEXT.wait
+  else s.next = NEXT.hangup end
   return cjson.encode(s)
 end
 local answered = dial == 'completed' or dial == 'answered'
 if c.st == S.call.talking and c.warm == '1' then
   -- a warm transfer moved the seat's leg to a conference: the caller joins it; the talk
   -- ends when the seat leaves the room (this script is called again, then without 'warm')
-  redis.call('HDEL', ck, 'warm')
-  return cjson.encode({next = 'conference', redirect = {}})
+  redis.call('HDEL', ck, F.warm)
+  return cjson.encode({next = NEXT.conference, redirect = {}})
 end
 if c.st == S.call.talking or answered then
   if c.st == S.call.offered then mark_answered(sid, NOW - dur * 1000) end
   local freed = finish_talk(sid)
-  return cjson.encode({next = 'hangup', redirect = freed and {freed} or {}})
+  return cjson.encode({next = NEXT.hangup, redirect = freed and {freed} or {}})
 end
 -- no-answer, busy, failed, canceled: the seat goes on break, the call back to the line
 count(c.q, c.ln, 'noanswer', 1)
 seat_to(seat, S.seat.break_, '')
-redis.call('HINCRBY', K.seat(seat), 'missed', 1)
+redis.call('HINCRBY', K.seat(seat), SF.missed, 1)
 redis.call('ZREM', K.timers(), 'r:' .. sid)
-redis.call('HSET', ck, 'seat', '')
+redis.call('HSET', ck, F.seat, '')
 place(sid)
 local s = status(sid)
-s.next = s.st == S.call.offered and 'dial' or 'wait'
+s.next = s.st == S.call.offered and NEXT.dial or NEXT.wait
 return cjson.encode(s)

@@ -16,8 +16,8 @@ local from, lang, closed = str_arg(8, 64), str_arg(9, 16), str_arg(10, 64)
 local limit, window = int_arg(12, 0, 1e6), int_arg(13, 0, 1e10)
 local dialect = str_arg(14, 16)
 local ck = K.call(sid)
-local st = redis.call('HGET', ck, 'st')
-if not allows('call', st, 'enqueue') then  -- queued already, or ended: stays so
+local st = redis.call('HGET', ck, F.st)
+if not allows(KIND.call, st, E.call.enqueue) then  -- queued already, or ended: stays so
   local s = status(sid)
   s.repeated = true
   return cjson.encode(s)
@@ -26,18 +26,18 @@ if not st then
   if rate_limited(sid, line, ARGV[11], limit, window) then
     return cjson.encode({st = 'limited'})
   end
-  redis.call('HSET', ck, 'ln', line, 't1', NOW, 'fr', from)
+  redis.call('HSET', ck, F.ln, line, F.t1, NOW, F.fr, from)
   redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
   redis.call('ZADD', K.live(), NOW, sid)
   count(nil, line, 'calls', 1)
 end
-if dialect ~= '' then redis.call('HSETNX', ck, 'dl', dialect) end
-redis.call('HSET', ck, 'st', S.call.waiting, 'q', q, 'sk', sk, 'pr', prio, 't0', NOW, 'tq', NOW,
-           'sc', score_of(prio, NOW), 'wd', wd, 'lg', lang)
+if dialect ~= '' then redis.call('HSETNX', ck, F.dl, dialect) end
+redis.call('HSET', ck, F.st, S.call.waiting, F.q, q, F.sk, sk, F.pr, prio, F.t0, NOW, F.tq, NOW,
+           F.sc, score_of(prio, NOW), F.wd, wd, F.lg, lang)
 if closed ~= '' then
   -- offered once, to the closed queue the line routes to, and overflowing from it at
   -- once: counted as a sub-center's overflow in open hours is (overflow() in common.lua)
-  redis.call('HSET', ck, 'oq', closed)
+  redis.call('HSET', ck, F.oq, closed)
   count(closed, line, 'offered', 1)
   count(closed, nil, 'overflow_out', 1)
   count(q, line, 'overflow_in', 1)

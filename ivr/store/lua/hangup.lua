@@ -12,42 +12,42 @@ local redirect = {}
 if not c.st then
   -- the end arrived before the call's first webhook (Twilio does not order them): keep
   -- a record that the call is over, so that a late /voice/incoming cannot queue it
-  redis.call('HSET', ck, 'st', S.call.ended, 'out', 'ended_early', 't1', NOW, 'tend', NOW)
+  redis.call('HSET', ck, F.st, S.call.ended, F.out, O.ended_early, F.t1, NOW, F.tend, NOW)
   redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
   emit_call(sid)
-  return cjson.encode({outcome = 'ended_early', redirect = redirect})
+  return cjson.encode({outcome = O.ended_early, redirect = redirect})
 end
 if c.st == S.call.ended then return cjson.encode({outcome = c.out, redirect = redirect, repeated = true}) end
 -- a caller with a queued callback who hangs up keeps the place ('leave'); else the call ends
-local keeps = c.cb == '1' and allows('call', c.st, 'leave')
-transition('call', c.st, keeps and 'leave' or 'end')
+local keeps = c.cb == '1' and allows(KIND.call, c.st, E.call.leave)
+transition(KIND.call, c.st, keeps and E.call.leave or E.call.end_)
 local outcome
 if c.st == S.call.ivr then
-  outcome = (ivr_out ~= '' and ivr_out) or c.pend or 'ivr_end'
+  outcome = (ivr_out ~= '' and ivr_out) or c.pend or O.ivr_end
   count(nil, c.ln, 'ended_in_ivr', 1)
 elseif keeps then
   -- the caller asked to be called back: hanging up keeps the place in line
-  redis.call('HSET', ck, 'gone', '1')
+  redis.call('HSET', ck, F.gone, '1')
   return cjson.encode({outcome = 'callback_pending', redirect = redirect})
 elseif c.st == S.call.waiting or c.st == S.call.offered then
   redis.call('ZREM', K.wait(c.q, c.sk), sid)
   local wait = math.max(0, NOW - num(c.t0, NOW))
-  redis.call('HSET', ck, 'wait', wait)
+  redis.call('HSET', ck, F.wait, wait)
   count(c.q, c.ln, 'abandoned', 1)
   count(c.q, c.ln, 'wait_abandoned_ms', wait)
   count(c.q, c.ln, 'wb:' .. bin_of(wait), 1)
   if wait < num(redis.call('HGET', K.meta(), 'short_ms'), 5000) then
     count(c.q, c.ln, 'abandoned_short', 1)
   end
-  outcome = 'abandoned'
-  if c.st == S.call.offered and c.seat ~= '' and redis.call('HGET', K.seat(c.seat), 'call') == sid then
+  outcome = O.abandoned
+  if c.st == S.call.offered and c.seat ~= '' and redis.call('HGET', K.seat(c.seat), SF.call) == sid then
     local got = seat_ready(c.seat)
     if got then redirect[#redirect + 1] = got end
   end
 elseif c.st == S.call.talking then
   local got = finish_talk(sid)
   if got then redirect[#redirect + 1] = got end
-  return cjson.encode({outcome = 'answered', redirect = redirect})
+  return cjson.encode({outcome = O.answered, redirect = redirect})
 end
 end_call(sid, outcome)
 return cjson.encode({outcome = outcome, redirect = redirect})

@@ -9,17 +9,17 @@
 local sid, kind, what = str_arg(2, 128), one_of_arg(3, 'transfer', 'exclusion', 'closed'), str_arg(4, 64)
 local line, from = str_arg(5, 64), str_arg(6, 64)
 local ck = K.call(sid)
-local pend = (kind == 'transfer' and 'transferred' or kind) .. ':' .. what
-if redis.call('HGET', ck, 'pend') == pend then return cjson.encode({ok = false}) end
-local st = redis.call('HGET', ck, 'st')
-if not allows('call', st, 'note') then return cjson.encode({ok = false, st = st}) end  -- over, or queued
+local pend = (kind == 'transfer' and O.transferred or kind) .. ':' .. what
+if redis.call('HGET', ck, F.pend) == pend then return cjson.encode({ok = false}) end
+local st = redis.call('HGET', ck, F.st)
+if not allows(KIND.call, st, E.call.note) then return cjson.encode({ok = false, st = st}) end  -- over, or queued
 if not st then
-  redis.call('HSET', ck, 'st', S.call.ivr, 'ln', line, 't1', NOW, 'fr', from)
+  redis.call('HSET', ck, F.st, S.call.ivr, F.ln, line, F.t1, NOW, F.fr, from)
   redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
   redis.call('ZADD', K.live(), NOW, sid)
   count(nil, line, 'calls', 1)
 end
-redis.call('HSET', ck, 'pend', pend)
+redis.call('HSET', ck, F.pend, pend)
 if kind == 'transfer' then
   count(nil, line, 'transferred', 1)
   count(nil, line, 'transfer:' .. what, 1)

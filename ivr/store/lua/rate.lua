@@ -6,14 +6,15 @@
 --                ARGV[6] department
 -- Returns JSON {ok}: false (nothing changed) unless the call was answered and ended and
 -- this is its first rating / disposition.
-local sid, what = str_arg(2, 128), one_of_arg(3, 'rating', 'disposition')
-if what == 'rating' then one_of_arg(4, '1', '2', '3') end
+-- the action 'rating' is named after the field it writes (F.rating)
+local sid, what = str_arg(2, 128), one_of_arg(3, F.rating, 'disposition')
+if what == F.rating then one_of_arg(4, '1', '2', '3') end
 local ck = K.call(sid)
 local c = hash(ck)
-if c.st ~= S.call.ended or c.out ~= 'answered' then return cjson.encode({ok = false, st = c.st}) end
-if what == 'rating' then
+if c.st ~= S.call.ended or c.out ~= O.answered then return cjson.encode({ok = false, st = c.st}) end
+if what == F.rating then
   if c.rating then return cjson.encode({ok = false, already = true}) end
-  redis.call('HSET', ck, 'rating', ARGV[4])
+  redis.call('HSET', ck, F.rating, ARGV[4])
   count(c.q, c.ln, 'rated', 1)
   count(c.q, c.ln, 'rated_' .. ARGV[4], 1)
   emit_call(sid)
@@ -21,7 +22,7 @@ if what == 'rating' then
 end
 if what == 'disposition' then
   if c.cat then return cjson.encode({ok = false, already = true}) end
-  redis.call('HSET', ck, 'cat', ARGV[4], 'res', ARGV[5], 'dept', ARGV[6])
+  redis.call('HSET', ck, F.cat, ARGV[4], F.res, ARGV[5], F.dept, ARGV[6])
   count(c.q, c.ln, 'disposed', 1)
   count(c.q, c.ln, ARGV[5] == '1' and 'resolved' or 'handed', 1)
   count(c.q, c.ln, 'cat:' .. ARGV[4], 1)

@@ -11,9 +11,9 @@ local out = {}
 for _, sid in ipairs(redis.call('ZRANGEBYSCORE', K.live(), '-inf', NOW - after, 'LIMIT', 0, 10000)) do
   if #out >= limit then break end
   local ck = K.call(sid)
-  local st, rc = unpack(redis.call('HMGET', ck, 'st', 'rc'))
+  local st, rc = unpack(redis.call('HMGET', ck, F.st, F.rc))
   if (st == S.call.ivr or st == S.call.offered or st == S.call.talking) and NOW - num(rc, 0) >= every then
-    redis.call('HSET', ck, 'rc', NOW)
+    redis.call('HSET', ck, F.rc, NOW)
     out[#out + 1] = sid
   end
 end

@@ -12,7 +12,7 @@ local sk = K.seat(seat)
 if redis.call('SISMEMBER', K.seats(), seat) == 0 then
   return cjson.encode({error = 'unknown seat'})
 end
-local st = redis.call('HGET', sk, 'st') or S.seat.offline
+local st = redis.call('HGET', sk, SF.st) or S.seat.offline
 local redirect = {}
 local function answer(err)
   local s = hash(sk)
@@ -20,33 +20,34 @@ local function answer(err)
 end
 local function queues()
   local out = {}
-  for q in string.gmatch(redis.call('HGET', sk, 'qs') or '', '[^,]+') do out[#out + 1] = q end
+  for q in string.gmatch(redis.call('HGET', sk, SF.qs) or '', '[^,]+') do out[#out + 1] = q end
   return out
 end
-if not allows('seat', st, action) then
-  if (action == 'login' and st ~= S.seat.offline) or (action == 'logout' and st == S.seat.offline) then
+if not allows(KIND.seat, st, action) then
+  if (action == E.seat.login and st ~= S.seat.offline)
+      or (action == E.seat.logout and st == S.seat.offline) then
     return answer(nil)  -- already so
   end
   if st == S.seat.reserved or st == S.seat.talking then return answer('seat has a call in progress') end
-  if st == S.seat.offline and (action == 'ready' or action == 'break') then
+  if st == S.seat.offline and (action == E.seat.ready or action == E.seat.break_) then
     return answer('seat is not logged in')
   end
   return answer('unknown action ' .. action)
 end
-if action == 'login' then
+if action == E.seat.login then
   for _, q in ipairs(queues()) do redis.call('SADD', K.logged(q), seat) end
   local got = seat_ready(seat)
   if got then redirect[1] = got end
-elseif action == 'ready' then
+elseif action == E.seat.ready then
   if st ~= S.seat.ready then
     local got = seat_ready(seat)
     if got then redirect[1] = got end
   end
-elseif action == 'break' then
+elseif action == E.seat.break_ then
   seat_unready(seat)
   redis.call('ZREM', K.timers(), 'w:' .. seat)
   seat_to(seat, S.seat.break_)
-elseif action == 'logout' then
+elseif action == E.seat.logout then
   seat_unready(seat)
   redis.call('ZREM', K.timers(), 'w:' .. seat)
   seat_to(seat, S.seat.offline, '')

@@ -8,18 +8,18 @@
 -- Returns JSON {sid, leg, redirect} or {error} when the seat has no call it is talking on.
 local seat, kind, what, keep = str_arg(2, 64), str_arg(3, 16), str_arg(4, 64), str_arg(5, 1)
 local phase = str_arg(6, 8)
-local sid = redis.call('HGET', K.seat(seat), 'call')
-if redis.call('HGET', K.seat(seat), 'st') ~= S.seat.talking or not sid or sid == '' then
+local sid, sst = unpack(redis.call('HMGET', K.seat(seat), SF.call, SF.st))
+if sst ~= S.seat.talking or not sid or sid == '' then
   return cjson.encode({error = 'seat is not talking on a call'})
 end
 local ck = K.call(sid)
 local c = hash(ck)
 -- the seat's call must still be talking: a warm transfer keeps it so, a cold one ends it
-transition('call', c.st, keep == '1' and 'warm' or 'end')
+transition(KIND.call, c.st, keep == '1' and E.call.warm or E.call.end_)
 if phase == 'check' or (keep == '1' and c.warm == '1' and c.xfer == kind .. ':' .. what) then
   return cjson.encode({sid = sid, leg = c.leg or '', redirect = {}})  -- nothing (more) to record
 end
-redis.call('HSET', ck, 'xfer', kind .. ':' .. what)
+redis.call('HSET', ck, F.xfer, kind .. ':' .. what)
 if kind == 'transfer' then
   count(nil, c.ln, 'transferred', 1)
   count(nil, c.ln, 'transfer:' .. what, 1)
@@ -31,7 +31,7 @@ local redirect = {}
 if keep == '1' then
   -- warm: the seat's leg goes to the conference; the caller's <Dial> then ends and its
   -- action (dial_done.lua) puts the caller into the same room instead of ending the talk
-  redis.call('HSET', ck, 'warm', '1')
+  redis.call('HSET', ck, F.warm, '1')
 else
   local got = finish_talk(sid)
   if got then redirect[1] = got end

@@ -4,12 +4,12 @@
 -- Returns JSON {ok} or {error='seat has a call in progress'}.
 local seat = str_arg(2, 64)
 local sk = K.seat(seat)
-local st = redis.call('HGET', sk, 'st') or S.seat.offline
-if not allows('seat', st, 'remove') then
+local st = redis.call('HGET', sk, SF.st) or S.seat.offline
+if not allows(KIND.seat, st, E.seat.remove) then
   return cjson.encode({error = 'seat has a call in progress'})
 end
 seat_unready(seat)
-for q in string.gmatch(redis.call('HGET', sk, 'qs') or '', '[^,]+') do
+for q in string.gmatch(redis.call('HGET', sk, SF.qs) or '', '[^,]+') do
   redis.call('SREM', K.logged(q), seat)
 end
 redis.call('ZREM', K.timers(), 'w:' .. seat)

@@ -9,15 +9,15 @@
 local seat, sets, qs = str_arg(2, 64), str_arg(3, 262144), str_arg(4, 262144)
 local ep, name = str_arg(5, 262144), str_arg(6, 262144)
 local sk = K.seat(seat)
-local st = redis.call('HGET', sk, 'st') or S.seat.offline
+local st = redis.call('HGET', sk, SF.st) or S.seat.offline
 local redirect = {}
 if st == S.seat.ready then seat_unready(seat) end
 if st ~= S.seat.offline then
-  for q in string.gmatch(redis.call('HGET', sk, 'qs') or '', '[^,]+') do
+  for q in string.gmatch(redis.call('HGET', sk, SF.qs) or '', '[^,]+') do
     redis.call('SREM', K.logged(q), seat)
   end
 end
-redis.call('HSET', sk, 'sets', sets, 'qs', qs, 'ep', ep, 'name', name, 'st', st)
+redis.call('HSET', sk, SF.sets, sets, SF.qs, qs, SF.ep, ep, SF.name, name, SF.st, st)
 redis.call('SADD', K.seats(), seat)
 if st ~= S.seat.offline then
   for q in string.gmatch(qs, '[^,]+') do redis.call('SADD', K.logged(q), seat) end

@@ -15,39 +15,39 @@ for _, m in ipairs(due) do
   redis.call('ZREM', K.timers(), m)
   local kind, id = string.sub(m, 1, 1), string.sub(m, 3)
   if kind == 'w' then
-    if redis.call('HGET', K.seat(id), 'st') == S.seat.wrapup then got(seat_ready(id)) end
+    if redis.call('HGET', K.seat(id), SF.st) == S.seat.wrapup then got(seat_ready(id)) end
   else
     local ck = K.call(id)
     local c = hash(ck)
     if kind == 'k' and c.st == S.call.waiting and c.sk ~= C.ANY then
       redis.call('ZREM', K.wait(c.q, c.sk), id)
-      redis.call('HSET', ck, 'sk', C.ANY)
+      redis.call('HSET', ck, F.sk, C.ANY)
       if place(id) then got(id) end
     elseif kind == 'o' and c.st == S.call.waiting then
       if overflow(id) then got(id) end
     elseif kind == 'p' and c.cb ~= '1' and (c.st == S.call.waiting or c.st == S.call.offered) then
       -- the caller stopped polling the hold loop: hung up, and the status callback was lost
       redis.call('ZREM', K.wait(c.q, c.sk), id)
-      if c.st == S.call.offered and c.seat ~= '' and redis.call('HGET', K.seat(c.seat), 'call') == id then
+      if c.st == S.call.offered and c.seat ~= '' and redis.call('HGET', K.seat(c.seat), SF.call) == id then
         got(seat_ready(c.seat))
       end
       local wait = math.max(0, num(c.seen, NOW) - num(c.t0, NOW))
-      redis.call('HSET', ck, 'wait', wait)
+      redis.call('HSET', ck, F.wait, wait)
       count(c.q, c.ln, 'abandoned', 1)
       count(c.q, c.ln, 'wait_abandoned_ms', wait)
       count(c.q, c.ln, 'wb:' .. bin_of(wait), 1)
       count(c.q, c.ln, 'lost', 1)
-      end_call(id, 'lost')
+      end_call(id, O.lost)
     elseif kind == 'c' and c.st == S.call.retry then
       -- a callback attempt failed earlier: the place in line comes back now
-      redis.call('HSET', ck, 'st', S.call.waiting)
+      redis.call('HSET', ck, F.st, S.call.waiting)
       if place(id) then got(id) end
     elseif kind == 'r' and c.st == S.call.offered then
       -- the caller never reached the seat's <Dial>: free the seat, requeue the call
       count(c.q, c.ln, 'resv_expired', 1)
-      if redis.call('HGET', K.seat(c.seat), 'call') == id then got(seat_ready(c.seat)) end
-      if redis.call('HGET', ck, 'st') == S.call.offered and redis.call('HGET', ck, 'seat') == c.seat then
-        redis.call('HSET', ck, 'seat', '')
+      if redis.call('HGET', K.seat(c.seat), SF.call) == id then got(seat_ready(c.seat)) end
+      if redis.call('HGET', ck, F.st) == S.call.offered and redis.call('HGET', ck, F.seat) == c.seat then
+        redis.call('HSET', ck, F.seat, '')
         if place(id) then got(id) end
       end
     end
@@ -62,11 +62,11 @@ if stale > 0 then
     else
       if c.st == S.call.waiting then redis.call('ZREM', K.wait(c.q, c.sk), sid) end
       if (c.st == S.call.offered or c.st == S.call.talking) and c.seat and c.seat ~= ''
-          and redis.call('HGET', K.seat(c.seat), 'call') == sid then
+          and redis.call('HGET', K.seat(c.seat), SF.call) == sid then
         got(seat_ready(c.seat))
       end
       count(c.q, c.ln, 'stale', 1)
-      end_call(sid, 'stale')
+      end_call(sid, O.stale)
     end
   end
 end
