@@ -245,7 +245,7 @@ class Bench:
         res = await c.acd.enqueue(sid, skill, EnqueueAction(QUEUE, skill, 0, WIDEN_S),
                                   "+86138****0000")
         dt = time.perf_counter() - t0
-        if res.get("st") != "waiting":
+        if res.state != "waiting":
             raise SystemExit(f"{c.name}: the measured call did not wait: {res}")
         c.clock.advance(0.001)
         await self.undo(c, "hangup", sid, "completed", "")
@@ -259,10 +259,10 @@ class Bench:
         t0 = time.perf_counter()
         res = await c.acd.seat(seat, "ready")
         dt = time.perf_counter() - t0
-        if res.get("st") != "reserved" or not res.get("redirect"):
+        if res.state != "reserved" or not res.redirect:
             raise SystemExit(f"{c.name}: the ready seat took no call: {res}")
         c.clock.advance(0.001)
-        back = await self.undo(c, "dial_done", res["redirect"][0], seat, "no-answer", 0)
+        back = await self.undo(c, "dial_done", res.redirect[0], seat, "no-answer", 0)
         if back.get("next") != "wait":
             raise SystemExit(f"{c.name}: the call did not go back to the line: {back}")
         return dt

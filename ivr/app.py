@@ -82,8 +82,8 @@ async def sweep_once(svc: Services) -> int:
     """
     await svc.replay()
     res = await svc.store().tick(stale_seconds=svc.settings.stale_call_seconds)
-    await svc.redirect(res.get("redirect", []))
-    return int(res.get("n", 0))
+    await svc.redirect(res.redirect)
+    return res.timers
 
 
 async def sweep_forever(svc: Services) -> None:

@@ -42,6 +42,10 @@ CALLBACK_GREETING = {
     "zh-CN": "您好，这里是12345政务服务便民热线，您之前预约了回拨，现在为您接通人工服务。",
     "en-US": "Hello, this is the 12345 hotline calling you back as requested. Connecting you now.",
 }
+CALLBACK_UNAVAILABLE = {
+    "zh-CN": "对不起，暂时无法为您接通，我们稍后再联系您。",
+    "en-US": "Sorry, we cannot connect you right now.",
+}
 SURVEY = {
     "zh-CN": "请对本次服务进行评价：满意请按1，基本满意请按2，不满意请按3。",
     "en-US": "Please rate this call: satisfied, press 1; basically satisfied, press 2; "

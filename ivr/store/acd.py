@@ -1,15 +1,17 @@
 """The automatic call distributor on Redis: one atomic script call per decision.
 
-Python only passes arguments and decodes the JSON each script returns; every
-decision (which seat, which call, which state) is made inside the Lua scripts in
-``lua/``, so that any number of workers can share one Redis safely.
+Python only passes arguments and decodes the JSON each script returns, once, into the
+typed results of ``results.py``; every decision (which seat, which call, which state) is
+made inside the Lua scripts in ``lua/``, so that any number of workers can share one
+Redis safely.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
@@ -19,8 +21,24 @@ from ivr.core.config import CenterConfig
 from ivr.core.engine import EnqueueAction
 from ivr.store import scripts
 from ivr.store.keys import Keys
+from ivr.store.results import (
+    EVENT_DECODERS,
+    Applied,
+    Began,
+    CallbackFailed,
+    CallRecord,
+    DialDone,
+    EventResult,
+    Handoff,
+    HungUp,
+    SeatChanged,
+    SeatRecord,
+    Standing,
+    Ticked,
+)
 
-Result = dict[str, Any]
+Result = dict[str, Any]  #: a script's JSON reply, undecoded
+R = TypeVar("R")
 #: Call events that may be kept in the journal while Redis is away and applied later.
 EVENT_SCRIPTS = frozenset({"hangup", "dial_done", "answered", "rate"})
 #: Longest talk or ring a platform can report, in seconds (a week): larger is bad input.
@@ -63,11 +81,17 @@ class Acd:
         raw = await self._scripts[name](keys=[self.keys.meta()], args=[now, *args])
         return _decode(raw)
 
-    async def apply_event(self, op: str, args: list[str | int | float], at_ms: int) -> Result:
+    async def _reply(self, decode: Callable[[Result], R], name: str, *args: str | int | float,
+                     at_ms: int | None = None) -> R:
+        """Run a script and decode its reply (the one place replies are decoded)."""
+        return decode(await self._run(name, *args, at_ms=at_ms))
+
+    async def apply_event(self, op: str, args: list[str | int | float], at_ms: int) -> EventResult:
         """Apply a call event that arrived at ``at_ms`` (replayed from the journal)."""
         if op not in EVENT_SCRIPTS:
             raise ValueError(f"not a call event: {op!r}")
-        return await self._run(op, *args, at_ms=at_ms)
+        decode: Callable[[Result], EventResult] = EVENT_DECODERS[op]
+        return await self._reply(decode, op, *args, at_ms=at_ms)
 
     async def sync_config(self, cfg: CenterConfig) -> list[str]:
         """Write the queue settings and seat roster the scripts read; returns calls to redirect."""
@@ -117,77 +141,80 @@ class Acd:
         return (digest, calls, int(window * 1000))
 
     async def begin(self, sid: str, line: str, caller: str, number: str = "",
-                    dialect: str = "") -> Result:
+                    dialect: str = "") -> Began:
         """A call enters the IVR (``number``: for the call limit; ``dialect``: kept as ``dl``)."""
-        return await self._run("begin", sid, line, caller, *self._limit(number), dialect)
+        return await self._reply(Began.decode, "begin", sid, line, caller, *self._limit(number), dialect)
 
     async def enqueue(self, sid: str, line: str, action: EnqueueAction, caller: str,
                       language: str = "zh-CN", closed_from: str = "", number: str = "",
-                      dialect: str = "") -> Result:
+                      dialect: str = "") -> Standing:
         """A call asks for a seat: offered at once, or waiting with its position."""
         widen = -1 if action.widen_after is None else int(action.widen_after * 1000)
-        return await self._run("enqueue", sid, line, action.queue, action.skill,
+        return await self._reply(Standing.decode, "enqueue", sid, line, action.queue, action.skill,
                                action.priority, widen, caller, language, closed_from,
                                *self._limit(number), dialect)
 
-    async def wait(self, sid: str) -> Result:
+    async def wait(self, sid: str) -> Standing:
         """Where a waiting call stands."""
-        return await self._run("wait", sid)
+        return await self._reply(Standing.decode, "wait", sid)
 
-    async def answered(self, sid: str, seat: str, leg: str = "") -> Result:
+    async def answered(self, sid: str, seat: str, leg: str = "") -> Applied:
         """The seat picked up the call (``leg``: the seat leg's call sid)."""
-        return await self._run("answered", sid, seat, leg)
+        return await self._reply(Applied.decode, "answered", sid, seat, leg)
 
-    async def dial_done(self, sid: str, seat: str, status: str, duration: float) -> Result:
+    async def dial_done(self, sid: str, seat: str, status: str, duration: float) -> DialDone:
         """The dial to a seat ended with Twilio's DialCallStatus (duration in seconds)."""
-        return await self._run("dial_done", *self.dial_done_args(sid, seat, status, duration))
+        return await self._reply(DialDone.decode, "dial_done",
+                                 *self.dial_done_args(sid, seat, status, duration))
 
     @staticmethod
     def dial_done_args(sid: str, seat: str, status: str, duration: float) -> list[str | int | float]:
         """The script's arguments, the duration clamped to what a platform can report."""
         return [sid, seat, status, int(min(max(duration, 0), MAX_DURATION))]
 
-    async def hangup(self, sid: str, status: str, ivr_outcome: str = "") -> Result:
+    async def hangup(self, sid: str, status: str, ivr_outcome: str = "") -> HungUp:
         """The call ended (final status callback)."""
-        return await self._run("hangup", sid, status, ivr_outcome)
+        return await self._reply(HungUp.decode, "hangup", sid, status, ivr_outcome)
 
-    async def note(self, sid: str, kind: str, what: str, line: str, caller: str = "") -> Result:
+    async def note(self, sid: str, kind: str, what: str, line: str, caller: str = "") -> Applied:
         """The IVR ends the call's stay with a reason: transfer, exclusion or closed queue."""
-        return await self._run("note", sid, kind, what, line, caller)
+        return await self._reply(Applied.decode, "note", sid, kind, what, line, caller)
 
-    async def callback_request(self, sid: str, number: str) -> Result:
+    async def callback_request(self, sid: str, number: str) -> Applied:
         """A waiting caller asks to be called back, keeping the place in line."""
-        return await self._run("callback", sid, "request", number)
+        return await self._reply(Applied.decode, "callback", sid, "request", number)
 
-    async def callback_failed(self, sid: str, max_attempts: int, retry_seconds: float) -> Result:
+    async def callback_failed(self, sid: str, max_attempts: int, retry_seconds: float) -> CallbackFailed:
         """A callback attempt was not answered: retry later, or give up after the last."""
-        return await self._run("callback", sid, "failed", max_attempts, int(retry_seconds * 1000))
+        return await self._reply(CallbackFailed.decode, "callback", sid, "failed", max_attempts,
+                                 int(retry_seconds * 1000))
 
-    async def rate(self, sid: str, rating: str) -> Result:
+    async def rate(self, sid: str, rating: str) -> Applied:
         """Record the caller's survey answer (1, 2 or 3)."""
-        return await self._run("rate", sid, "rating", rating)
+        return await self._reply(Applied.decode, "rate", sid, "rating", rating)
 
-    async def dispose(self, sid: str, category: str, resolved: bool, department: str) -> Result:
+    async def dispose(self, sid: str, category: str, resolved: bool, department: str) -> Applied:
         """Record the seat's disposition of an answered call."""
-        return await self._run("rate", sid, "disposition", category, int(resolved), department)
+        return await self._reply(Applied.decode, "rate", sid, "disposition", category,
+                                 int(resolved), department)
 
     async def handoff(self, seat: str, kind: str, what: str, keep: bool,
-                      commit: bool = True) -> Result:
+                      commit: bool = True) -> Handoff:
         """The seat hands its caller on (transfer or exclusion); ``commit=False`` only checks."""
-        return await self._run("seat_handoff", seat, kind, what, int(keep),
+        return await self._reply(Handoff.decode, "seat_handoff", seat, kind, what, int(keep),
                                "commit" if commit else "check")
 
-    async def seat(self, seat: str, action: str) -> Result:
+    async def seat(self, seat: str, action: str) -> SeatChanged:
         """A seat logs in, goes ready, takes a break or logs out."""
-        return await self._run("seat", seat, action)
+        return await self._reply(SeatChanged.decode, "seat", seat, action)
 
-    async def remove_seat(self, seat: str) -> Result:
+    async def remove_seat(self, seat: str) -> Applied:
         """Take a seat out of the live roster, unless it has a call."""
-        return await self._run("seat_remove", seat)
+        return await self._reply(Applied.decode, "seat_remove", seat)
 
-    async def tick(self, limit: int = 500, stale_seconds: float = 0) -> Result:
+    async def tick(self, limit: int = 500, stale_seconds: float = 0) -> Ticked:
         """Run due timers (wrap-up, widening, overflow, stale reservations, stale calls)."""
-        return await self._run("tick", limit, int(stale_seconds * 1000))
+        return await self._reply(Ticked.decode, "tick", limit, int(stale_seconds * 1000))
 
     async def reconcile_candidates(self, after_seconds: float, every_seconds: float,
                                    limit: int = 50) -> list[str]:
@@ -204,3 +231,11 @@ class Acd:
     async def call_info(self, sid: str) -> dict[str, str]:
         """A call's hash; empty if unknown or expired."""
         return cast(dict[str, str], await self.redis.hgetall(self.keys.call(sid)))
+
+    async def call_record(self, sid: str) -> CallRecord:
+        """A call's record, decoded (empty if unknown or expired)."""
+        return CallRecord.decode(await self.call_info(sid))
+
+    async def seat_record(self, seat: str) -> SeatRecord:
+        """A seat's record, decoded (``known`` False if the seat has no hash)."""
+        return SeatRecord.decode(await self.seat_info(seat))

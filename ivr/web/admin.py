@@ -142,8 +142,8 @@ def crud(kind: str, path: str, model: type[T], id_field: str, label: str) -> Non
         await apply(svc, who, kind, rid, expected, None, "delete")
         if kind == "seats":
             res = await svc.store().remove_seat(rid)
-            if res.get("error"):  # it took a call meanwhile: the next config sync removes it
-                log.warning("seat %s deleted from the roster but still busy: %s", rid, res["error"])
+            if res.error:  # it took a call meanwhile: the next config sync removes it
+                log.warning("seat %s deleted from the roster but still busy: %s", rid, res.error)
         return Response(status_code=204)
 
 

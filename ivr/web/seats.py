@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path
 from pydantic import BaseModel, Field
 
 from ivr.auth import check_seat_token
 from ivr.core.ids import IDENT
+from ivr.store.results import Handoff
 from ivr.telephony.rest import CallControl, can_act
 from ivr.web.services import Svc
 
@@ -50,16 +51,16 @@ AuthedSeat = Annotated[str, Depends(seat_auth)]
 
 async def _view(svc: Svc, seat_id: str) -> SeatView:
     acd = svc.store()
-    info = await acd.seat_info(seat_id)
-    if not info:
+    info = await acd.seat_record(seat_id)
+    if not info.known:
         raise HTTPException(404, f"seat {seat_id!r} is not in the roster")
     call = None
-    if info.get("call"):
-        c = await acd.call_info(info["call"])
-        waited = int(c["wait"]) / 1000 if c.get("wait") else None
-        call = CallView(sid=info["call"], line=c.get("ln", ""), queue=c.get("q", ""),
-                        caller=c.get("fr", ""), state=c.get("st", ""), waited_seconds=waited)
-    return SeatView(seat=seat_id, state=info.get("st", "offline"), call=call)
+    if info.call:
+        c = await acd.call_record(info.call)
+        waited = c.waited_ms / 1000 if c.waited_ms is not None else None
+        call = CallView(sid=info.call, line=c.line, queue=c.queue, caller=c.caller,
+                        state=c.state, waited_seconds=waited)
+    return SeatView(seat=seat_id, state=info.state, call=call)
 
 
 @router.get("/{seat_id}", summary="The seat's state and current call")
@@ -122,8 +123,8 @@ async def transfer(seat_id: AuthedSeat, body: TransferBody, svc: Svc) -> Handoff
     warm = body.mode == "warm"
     # Record only what happened: check, do the telephony part, then record the hand-off.
     res = await _handoff(svc, seat_id, "transfer", body.target, warm, commit=False)
-    sid = str(res["sid"])
-    info = await svc.store().call_info(sid)
+    sid = res.sid
+    info = await svc.store().call_record(sid)
     dialect = svc.dialect_of(info)  # the call is handed on through its own platform
     control = _control(svc, dialect)
     if not warm:
@@ -134,7 +135,7 @@ async def transfer(seat_id: AuthedSeat, body: TransferBody, svc: Svc) -> Handoff
         # the seat's leg moves to the room, and the caller's <Dial> ends: its action
         # (/voice/dial-done) sees the recorded warm transfer and joins the same room
         room = f"xfer-{sid}"
-        line = svc.config.line(info.get("ln", ""))
+        line = svc.config.line(info.line)
         try:
             await control.create_call(target.dial or target.number,
                                       svc.settings.callback_from or (line.number if line else ""),
@@ -145,12 +146,12 @@ async def transfer(seat_id: AuthedSeat, body: TransferBody, svc: Svc) -> Handoff
             raise HTTPException(502, f"the call to {body.target} could not be placed; the "
                                      "caller stays with you") from exc
         res = await _handoff(svc, seat_id, "transfer", body.target, warm)
-        if res.get("leg"):
-            await control.redirect(str(res["leg"]), svc.hook_url(
+        if res.leg:
+            await control.redirect(res.leg, svc.hook_url(
                 dialect, "/conference", room=room, call=sid, seat=seat_id))
         else:  # the seat's leg is unknown: move the caller instead (the seat drops)
             await control.redirect(sid, svc.hook_url(dialect, "/conference", room=room))
-    await svc.redirect(res.get("redirect", []))
+    await svc.redirect(res.redirect)
     return HandoffOut(call=sid, action=f"{body.mode} transfer to {body.target}")
 
 
@@ -164,7 +165,7 @@ def _control(svc: Svc, dialect: str) -> CallControl:
 
 
 async def _handoff(svc: Svc, seat_id: str, kind: str, what: str, keep: bool,
-                   commit: bool = True) -> dict[str, Any]:
+                   commit: bool = True) -> Handoff:
     """Check (``commit=False``) or record a hand-off.
 
     409 if the seat has no call; 503 if this service cannot act on live calls.
@@ -174,8 +175,8 @@ async def _handoff(svc: Svc, seat_id: str, kind: str, what: str, keep: bool,
                                  "(IVR_TWILIO_ACCOUNT_SID and IVR_TWILIO_AUTH_TOKEN, or the "
                                  "IVR_JAMBONZ_API_* settings)")
     res = await svc.store().handoff(seat_id, kind, what, keep=keep, commit=commit)
-    if res.get("error"):
-        raise HTTPException(409, str(res["error"]))
+    if res.error:
+        raise HTTPException(409, res.error)
     return res
 
 
@@ -186,12 +187,12 @@ async def exclusion(seat_id: AuthedSeat, body: ExclusionBody, svc: Svc) -> Hando
     if body.topic not in svc.config.plan.exclusions:
         raise HTTPException(422, f"exclusion {body.topic!r} is not in the plan")
     res = await _handoff(svc, seat_id, "exclusion", body.topic, False)
-    sid = str(res["sid"])
-    info = await svc.store().call_info(sid)
+    sid = res.sid
+    info = await svc.store().call_record(sid)
     dialect = svc.dialect_of(info)
     await svc.control_for(dialect).redirect(sid, svc.hook_url(
-        dialect, "/exclusion", topic=body.topic, lang=info.get("lg", "zh-CN")))
-    await svc.redirect(res.get("redirect", []))
+        dialect, "/exclusion", topic=body.topic, lang=info.language or "zh-CN"))
+    await svc.redirect(res.redirect)
     return HandoffOut(call=sid, action=f"exclusion {body.topic}")
 
 
@@ -199,12 +200,11 @@ async def exclusion(seat_id: AuthedSeat, body: ExclusionBody, svc: Svc) -> Hando
              responses=SEAT_ERR)
 async def disposition(seat_id: AuthedSeat, body: DispositionBody, svc: Svc) -> HandoffOut:
     """Category (question, help, complaint, report, suggestion), resolved or handed on."""
-    info = await svc.store().seat_info(seat_id)
-    last = info.get("last", "")
+    last = (await svc.store().seat_record(seat_id)).last
     if not last:
         raise HTTPException(409, "the seat has not finished a call yet")
     res = await svc.store().dispose(last, body.category, body.resolved, body.department)
-    if not res.get("ok"):
+    if not res.ok:
         raise HTTPException(409, "that call already has a disposition, or was not answered")
     return HandoffOut(call=last, action="disposition recorded")
 
@@ -219,10 +219,10 @@ async def seat_action(seat_id: AuthedSeat, action: Literal["login", "ready", "br
                       svc: Svc) -> SeatView:
     """Log in (and become ready), go ready, take a break, or log out."""
     res = await svc.store().seat(seat_id, action)
-    if res.get("error") == "unknown seat":
+    if res.error == "unknown seat":
         raise HTTPException(404, f"seat {seat_id!r} is not in the roster")
-    if res.get("error"):
-        raise HTTPException(409, f"cannot {action}: {res['error']}")
-    await svc.redirect(res.get("redirect", []))
+    if res.error:
+        raise HTTPException(409, f"cannot {action}: {res.error}")
+    await svc.redirect(res.redirect)
     return await _view(svc, seat_id)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,10 +17,11 @@ if TYPE_CHECKING:
 from ivr.clock import Clock
 from ivr.core.config import CenterConfig
 from ivr.settings import Settings
-from ivr.store.acd import Acd, Result
+from ivr.store.acd import Acd
 from ivr.store.config import ConfigStore
 from ivr.store.connection import Breaker
 from ivr.store.journal import OUTAGE, Arg, Journal
+from ivr.store.results import CallRecord, EventResult
 from ivr.telephony.dialect import PREFIXES
 from ivr.telephony.rest import CallControl, can_act
 from ivr.telephony.signature import SignatureChecker
@@ -67,9 +69,9 @@ class Services:
         """The REST API of ``dialect`` (Twilio's when it has none of its own)."""
         return self.controls.get(dialect, self.control)
 
-    def dialect_of(self, info: dict[str, str]) -> str:
-        """The dialect a call came in on (its record's ``dl``; else the deployment's)."""
-        dialect = info.get("dl") or self.settings.dialect
+    def dialect_of(self, info: CallRecord) -> str:
+        """The dialect a call came in on (its record's; else the deployment's)."""
+        dialect = info.dialect or self.settings.dialect
         return dialect if dialect in PREFIXES else "twilio"
 
     def outbound_dialect(self, line_id: str) -> str:
@@ -93,7 +95,7 @@ class Services:
             raise StoreUnavailable("Redis is not connected")
         return self.acd
 
-    async def event(self, op: str, *args: Arg) -> Result | None:
+    async def event(self, op: str, *args: Arg) -> EventResult | None:
         """Apply a call event now; while Redis is away keep it (None) for ``replay``.
 
         Events kept earlier are applied first, so that one call's events keep their order.
@@ -107,12 +109,12 @@ class Services:
             self.journal.keep(op, args, at)
             log.warning("Redis unavailable (%s): %s kept for later", type(exc).__name__, op)
             return None
-        await self.redirect(res.get("redirect", []))
+        await self.redirect(res.redirect)
         return res
 
     async def _apply(self, op: str, args: Any, at_ms: int) -> list[str]:
         res = await self.store().apply_event(op, list(args), at_ms)
-        return list(res.get("redirect", []))
+        return list(res.redirect)
 
     async def replay(self) -> None:
         """Apply the call events kept while Redis was away (this worker's and dead workers')."""
@@ -123,7 +125,7 @@ class Services:
         ended = 0
         for sid in await self.store().reconcile_candidates(
                 self.settings.reconcile_after_seconds, self.settings.reconcile_every_seconds):
-            info = await self.store().call_info(sid) if self.controls else {}
+            info = await self.store().call_record(sid) if self.controls else CallRecord()
             status = await self.control_for(self.dialect_of(info)).fetch_status(sid)
             if status in FINAL_STATUSES:
                 log.warning("call %s is %s on the platform but live here: ended it", sid, status)
@@ -131,7 +133,7 @@ class Services:
                 ended += 1
         return ended
 
-    async def redirect(self, sids: list[str]) -> None:
+    async def redirect(self, sids: Iterable[str]) -> None:
         """Connect calls a seat was reserved for (hold-loop redirect, or call back).
 
         Each call is redirected through the platform it came in on, to that platform's
@@ -139,29 +141,29 @@ class Services:
         """
         callbacks = any(q.callback for q in self.config.roster.queues)
         for sid in sids:
-            info = await self.store().call_info(sid) if callbacks or self.controls else {}
-            if info.get("cb") == "1" and info.get("gone") == "1":
+            info = await self.store().call_record(sid) if callbacks or self.controls else CallRecord()
+            if info.callback and info.gone:
                 await self.call_back(sid, info)
             else:
                 dialect = self.dialect_of(info)
                 await self.control_for(dialect).redirect(sid, self.hook_url(dialect, "/wait"))
 
-    async def call_back(self, sid: str, info: dict[str, str]) -> None:
+    async def call_back(self, sid: str, info: CallRecord) -> None:
         """Place the call back to a caller whose place in line has come up."""
-        queue = next((q for q in self.config.roster.queues if q.id == info.get("q")), None)
+        queue = next((q for q in self.config.roster.queues if q.id == info.queue), None)
         policy = queue.callback if queue else None
-        line = self.config.line(info.get("ln", ""))
+        line = self.config.line(info.line)
         from_ = (policy.caller_id if policy and policy.caller_id else
                  self.settings.callback_from or (line.number if line else ""))
-        dialect = self.outbound_dialect(info.get("ln", ""))
+        dialect = self.outbound_dialect(info.line)
         try:
             await self.control_for(dialect).create_call(
-                info.get("cbn", ""), from_, self.hook_url(dialect, "/callback-connect", call=sid),
+                info.callback_number, from_, self.hook_url(dialect, "/callback-connect", call=sid),
                 status_callback=self.hook_url(dialect, "/callback-status", call=sid))
         except Exception:  # no REST credentials or Twilio refused: count a failed attempt
             attempts, retry = (policy.max_attempts, policy.retry_seconds) if policy else (1, 60)
             res = await self.store().callback_failed(sid, attempts, retry)
-            await self.redirect(res.get("redirect", []))
+            await self.redirect(res.redirect)
 
 
 async def get_services(request: Request) -> Services:

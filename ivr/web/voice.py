@@ -6,8 +6,6 @@ the plumbing (dialect, signature, parsing, apology on any failure) is in ``hooks
 
 from __future__ import annotations
 
-from typing import Any
-
 from ivr.core import engine
 from ivr.core.engine import (
     Action,
@@ -31,6 +29,7 @@ from ivr.core.waiting import (
     estimate_wait_seconds,
     pick,
 )
+from ivr.store.results import DialDone, Standing
 from ivr.telephony import compose
 from ivr.telephony import doc as d
 from ivr.web.hooks import Hook, VoiceRouter, apology
@@ -70,7 +69,7 @@ def _number(svc: Services, hook: Hook) -> str:
     return caller_key(hook.param("From"), svc.config.plan.area_code)
 
 
-def _refused(st: object, lang: str) -> d.Doc | None:
+def _refused(st: str, lang: str) -> d.Doc | None:
     """The answer for a call the ACD will not take: over the repeated-call limit, or over."""
     if st == "limited":
         return _limited(lang)
@@ -93,7 +92,7 @@ async def run_step(svc: Services, line: Line, line_id: str, step: Step, hook: Ho
             # say the notice first; the call joins the queue when it has been heard, so
             # the notice holds no seat and does not count as waiting
             began = await acd.begin(sid, line_id, mask(caller), number, hook.dialect)
-            refused = _refused(began.get("st"), lang)
+            refused = _refused(began.state, lang)
             if refused:
                 return refused
             return lead.then(d.Redirect(svc.url(
@@ -114,7 +113,7 @@ async def run_step(svc: Services, line: Line, line_id: str, step: Step, hook: Ho
         if isinstance(a, ExclusionAction):
             await acd.note(sid, "exclusion", a.topic, line_id, mask(caller))
     began = await acd.begin(sid, line_id, mask(caller), number, hook.dialect)
-    refused = _refused(began.get("st"), lang)
+    refused = _refused(began.state, lang)
     if refused:
         return refused
     gather_url = _gather_url(svc, hook, line_id, step.position) if step.position else None
@@ -137,12 +136,10 @@ async def enqueue(svc: Services, hook: Hook, line_id: str, action: EnqueueAction
                                                       action.priority, action.widen_after)
     res = await svc.store().enqueue(sid, line_id, action, caller, lang, closed_from,
                                     number=number or _number(svc, hook), dialect=hook.dialect)
-    refused = _refused(res.get("st"), lang)
+    refused = _refused(res.state, lang)
     if refused:
         return refused
-    res["sid"] = sid
-    await svc.redirect(res.get("redirect", []))
-    return connect_or_hold(svc, hook, res, lang, r, 0, 0,
+    return connect_or_hold(svc, hook, sid, res, lang, r, 0, 0,
                            offer_now=closed and queue.when_closed == "callback")
 
 
@@ -151,28 +148,27 @@ def _limited(lang: str) -> d.Doc:
     return compose.bye(pick(RATE_LIMITED, lang), lang)
 
 
-def connect_or_hold(svc: Services, hook: Hook, res: dict[str, Any], lang: str, r: d.Doc,
+def connect_or_hold(svc: Services, hook: Hook, sid: str, res: Standing, lang: str, r: d.Doc,
                     loop: int, last_pos: int, offer_now: bool = False) -> d.Doc:
     """Dial the reserved seat, or play one turn of the hold loop, or end the call."""
-    st = res.get("st")
-    sid = str(res.get("sid", ""))
+    st = res.state
     if st == "offered":
-        seat = str(res["seat"])
+        seat = res.seat
         return r.then(d.DialSeat(
-            str(res["ep"]), int(res["ring"]) // 1000,
+            res.endpoint, res.ring_seconds,
             svc.url(hook.path("/dial-done"), call=sid, seat=seat, lang=lang),
             svc.url(hook.path("/seat-answered"), call=sid, seat=seat)))
     if st == "waiting":
-        pos = int(res["pos"])
+        pos = res.position
         text = None
         if pos != last_pos or loop % ANNOUNCE_EVERY == 0:
-            eta = estimate_wait_seconds(pos, int(res["logged"]), float(res["aht"]))
+            eta = estimate_wait_seconds(pos, res.logged, res.aht_ms)
             text = announcement(pos, eta, lang)
         url = svc.url(hook.path("/wait"), lang=lang, loop=loop + 1, pos=pos)
-        queue = next((q for q in svc.config.roster.queues if q.id == res.get("q")), None)
+        queue = next((q for q in svc.config.roster.queues if q.id == res.queue), None)
         policy = queue.callback if queue else None
-        if policy and not res.get("cb") and (
-                offer_now or float(res.get("waited", 0)) >= policy.offer_after_seconds * 1000):
+        if policy and not res.callback and (
+                offer_now or res.waited_ms >= policy.offer_after_seconds * 1000):
             say = d.Say(" ".join(filter(None, [text, pick(CALLBACK_OFFER, lang)])), lang)
             audio = compose.hold_audio(svc.settings.hold_music_url, svc.settings.hold_loop_seconds)
             return r.then(d.Gather(svc.url(hook.path("/callback-offer"), lang=lang),
@@ -240,8 +236,7 @@ async def wait(svc: Services, hook: Hook) -> d.Doc:
     if not sid:
         return apology(svc, hook)
     res = await svc.store().wait(sid)
-    res["sid"] = sid
-    return connect_or_hold(svc, hook, res, hook.arg("lang", "zh-CN"), d.Doc(),
+    return connect_or_hold(svc, hook, sid, res, hook.arg("lang", "zh-CN"), d.Doc(),
                            hook.arg_int("loop", 0), hook.arg_int("pos", 0))
 
 
@@ -267,21 +262,19 @@ async def dial_done(svc: Services, hook: Hook) -> d.Doc:
         return d.Doc()
     kept = await svc.event("dial_done", *svc.store().dial_done_args(
         sid, seat, dial_status, hook.param_int("DialCallDuration")))
-    if kept is None:  # Redis is away; the event is kept and applied when it returns
+    if not isinstance(kept, DialDone):  # Redis is away; the event is kept for later
         if dial_status in ANSWERED:  # the talk is over: say goodbye, not the apology
             return bye(pick(THANKS, lang), lang)
         return apology(svc, hook)
-    res = dict(kept)
-    res["sid"] = sid
-    if res.get("next") == "conference":
+    if kept.next == "conference":
         return d.doc(d.Conference(f"xfer-{sid}", end_on_exit=True))
-    if res.get("next") == "hangup":
+    if kept.next == "hangup":
         if svc.settings.survey:
             return d.doc(d.Gather(svc.url(hook.path("/survey"), call=sid, lang=lang),
                                   (d.Say(pick(SURVEY, lang), lang),), num_digits=1, timeout=5,
                                   keys=("1", "2", "3"), lang=lang), d.Hangup())
         return d.doc(d.Hangup())
-    return connect_or_hold(svc, hook, res, lang, d.Doc(), 0, 0)
+    return connect_or_hold(svc, hook, sid, kept.standing, lang, d.Doc(), 0, 0)
 
 
 @voice.post("/transfer-done", "A transfer ended (Dial action)")

@@ -7,7 +7,13 @@ seat, and warm transfers through a conference.
 from __future__ import annotations
 
 from ivr.core.numbers import caller_id_for
-from ivr.core.waiting import CALLBACK_CONFIRM, CALLBACK_GREETING, THANKS, pick
+from ivr.core.waiting import (
+    CALLBACK_CONFIRM,
+    CALLBACK_GREETING,
+    CALLBACK_UNAVAILABLE,
+    THANKS,
+    pick,
+)
 from ivr.telephony import compose
 from ivr.telephony import doc as d
 from ivr.web.hooks import Hook, VoiceRouter, apology
@@ -24,7 +30,7 @@ async def callback_offer(svc: Services, hook: Hook) -> d.Doc:
     sid, lang = hook.param("CallSid"), hook.arg("lang", "zh-CN")
     if hook.param("Digits").startswith("1") and sid and hook.param("From"):
         res = await svc.store().callback_request(sid, hook.param("From"))
-        if res.get("ok"):
+        if res.ok:
             return bye(pick(CALLBACK_CONFIRM, lang), lang)
     return d.doc(d.Redirect(svc.url(hook.path("/wait"), lang=lang)))
 
@@ -33,14 +39,13 @@ async def callback_offer(svc: Services, hook: Hook) -> d.Doc:
 async def callback_connect(svc: Services, hook: Hook) -> d.Doc:
     """Greet the caller and ring the seat reserved for their place."""
     sid = hook.arg("call")
-    res = await svc.store().wait(sid) if sid else {}
-    info = await svc.store().call_info(sid) if sid else {}
-    lang = info.get("lg") or "zh-CN"
-    if res.get("st") != "offered":
-        return bye("对不起，暂时无法为您接通，我们稍后再联系您。" if not lang.startswith("en")
-                    else "Sorry, we cannot connect you right now.", lang)
-    res["sid"] = sid
-    return connect_or_hold(svc, hook, res, lang, d.doc(d.Say(pick(CALLBACK_GREETING, lang), lang)),
+    if not sid:
+        return bye(pick(CALLBACK_UNAVAILABLE, "zh-CN"), "zh-CN")
+    res = await svc.store().wait(sid)
+    lang = (await svc.store().call_record(sid)).language or "zh-CN"
+    if res.state != "offered":
+        return bye(pick(CALLBACK_UNAVAILABLE, lang), lang)
+    return connect_or_hold(svc, hook, sid, res, lang, d.doc(d.Say(pick(CALLBACK_GREETING, lang), lang)),
                            0, 0)
 
 
@@ -49,12 +54,12 @@ async def callback_status(svc: Services, hook: Hook) -> d.Doc:
     """An attempt nobody answered: free the seat, retry later or give up after the last."""
     sid = hook.arg("call")
     if sid and hook.param("CallStatus") in FINAL_STATUSES - {"completed"}:
-        info = await svc.store().call_info(sid)
-        queue = next((q for q in svc.config.roster.queues if q.id == info.get("q")), None)
+        info = await svc.store().call_record(sid)
+        queue = next((q for q in svc.config.roster.queues if q.id == info.queue), None)
         policy = queue.callback if queue else None
         attempts, retry = (policy.max_attempts, policy.retry_seconds) if policy else (1, 60.0)
         res = await svc.store().callback_failed(sid, attempts, retry)
-        await svc.redirect(res.get("redirect", []))
+        await svc.redirect(res.redirect)
     return d.Doc()
 
 
@@ -102,8 +107,8 @@ async def conference_event(svc: Services, hook: Hook) -> d.Doc:
     """When the seat's leg leaves, its talk is over: wrap-up."""
     sid, seat = hook.arg("call"), hook.arg("seat")
     if sid and seat and hook.param("StatusCallbackEvent") == "participant-leave":
-        info = await svc.store().call_info(sid)
-        if info.get("leg") and info.get("leg") == hook.param("CallSid"):
+        info = await svc.store().call_record(sid)
+        if info.leg and info.leg == hook.param("CallSid"):
             res = await svc.store().dial_done(sid, seat, "completed", 0)
-            await svc.redirect(res.get("redirect", []))
+            await svc.redirect(res.redirect)
     return d.Doc()

@@ -12,7 +12,7 @@ import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import cast
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -41,11 +41,28 @@ TRAFFIC = EnqueueAction("pool", "traffic", 0, 30.0)
 SUB = EnqueueAction("sub", "any", 0, None)
 
 
+class ScriptReplies(Acd):
+    """The ACD with each script's JSON reply left undecoded (a dict, typed ``Any``).
+
+    The store tests pin the reply shapes that ``ivr/store/results.py`` decodes for the
+    service, so they read the replies as the scripts wrote them.
+    """
+
+    async def _reply(self, decode: Any, name: str, *args: str | int | float,
+                     at_ms: int | None = None) -> Any:
+        return await self._run(name, *args, at_ms=at_ms)
+
+
+def script_replies(acd: Acd) -> Any:
+    """The same center's ACD (one Redis, one clock), answering undecoded script replies."""
+    return ScriptReplies(acd.redis, acd.keys.center, acd.clock)
+
+
 class Env:
     """The ACD under test and plain Redis reads of the state it leaves."""
 
     def __init__(self, acd: Acd, redis: Redis, clock: ManualClock, config: CenterConfig) -> None:
-        self.acd = acd
+        self.acd: Any = acd  # a ScriptReplies: replies are dicts
         self.redis = redis
         self.clock = clock
         self.keys: Keys = acd.keys
@@ -122,8 +139,8 @@ async def open_env(redis_url: str, base_config: CenterConfig,
     center = "s" + uuid.uuid4().hex[:10]
     redis = Redis.from_url(redis_url, decode_responses=True)
     clock = ManualClock()
-    acd = Acd(redis, center, clock, retention_seconds=3600, event_cap=event_cap,
-              rate_limit=(3, 60.0), watchdog_seconds=120.0)
+    acd = ScriptReplies(redis, center, clock, retention_seconds=3600, event_cap=event_cap,
+                        rate_limit=(3, 60.0), watchdog_seconds=120.0)
     config = dataclasses.replace(base_config, roster=ROSTER)
     try:
         await acd.sync_config(config)
