@@ -194,15 +194,22 @@ def resume(book: FlowBook, line: Line, pos: Position, event: Event,
         return _run(book, line, flow, node.no_input, lang, ctx)
     if pos.tries >= node.retries:
         return _run(book, line, flow, node.fallback, lang, ctx)
-    text = node.no_input_prompt if event.kind == "no_input" else node.invalid_prompt
-    lead = [SayAction(fill(_sorry(text, lang), line), lang, flow.voice)]
+    text = retry_prompt(node, event.kind == "no_input", lang)
+    lead = [SayAction(fill(text, line), lang, flow.voice)]
     return _gather(flow, line, pos.node, node, pos.tries + 1, lead, lang)
 
 
-def _sorry(text: str, lang: str) -> str:
-    if lang.startswith("en") and text in (f.Menu.model_fields["invalid_prompt"].default,
-                                           f.Menu.model_fields["no_input_prompt"].default):
-        return "Sorry, that was not a valid choice." if "有误" in text else "Sorry, we did not hear you."
+def retry_prompt(menu: f.Menu, no_input: bool, lang: str) -> str:
+    """What a menu says before asking again: its own text, or the default in ``lang``.
+
+    Chosen by which prompt it is (silence or a wrong key) and the call's language, so a
+    flow that kept a default (in any language of ``RETRY_PROMPTS``) speaks the caller's.
+    """
+    field = "no_input_prompt" if no_input else "invalid_prompt"
+    text: str = getattr(menu, field)
+    defaults = f.RETRY_PROMPTS[field]
+    if text in defaults.values():
+        return defaults.get(lang.split("-", 1)[0].lower(), text)
     return text
 
 

@@ -33,6 +33,12 @@ MAX_STEPS = 64  # most nodes one step of a call may walk without caller input (e
 NodeId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$")]
 DTMF_KEYS = frozenset("0123456789*#")
+# A menu's retry prompts when the flow keeps the default: said in the call's language
+# (the caller's choice, else the flow's; matched on its primary subtag), else as written.
+RETRY_PROMPTS: dict[str, dict[str, str]] = {
+    "invalid_prompt": {"zh": "对不起，您的输入有误。", "en": "Sorry, that was not a valid choice."},
+    "no_input_prompt": {"zh": "对不起，没有收到您的输入。", "en": "Sorry, we did not hear you."},
+}
 
 
 class _Node(BaseModel):
@@ -74,8 +80,8 @@ class Menu(_Node):
     timeout: int = Field(5, ge=1, le=60)
     retries: int = Field(2, ge=0, le=5)
     no_input: NodeId | None = None
-    invalid_prompt: str = "对不起，您的输入有误。"
-    no_input_prompt: str = "对不起，没有收到您的输入。"
+    invalid_prompt: str = RETRY_PROMPTS["invalid_prompt"]["zh"]
+    no_input_prompt: str = RETRY_PROMPTS["no_input_prompt"]["zh"]
     fallback: NodeId
 
 
