@@ -9,24 +9,23 @@ REST ``CallControl``. The ACD, flows and handlers see only ``Doc`` and ``dict[st
 
 The path prefix of a webhook (``PREFIXES``: ``/voice``, ``/jambonz``) picks the dialect of a
 request; a call keeps the dialect it came in on (its record's ``dl``), so that redirects
-and hand-offs go through its own platform's ``CallControl`` (``ivr.web.services``). Calls
-the service places follow the line's ``dialect`` option or the deployment's
-``IVR_DIALECT``; :class:`Dialects` answers the same question by dialed number.
+and hand-offs go through its own platform's ``CallControl``. Calls the service places
+follow the line's ``dialect`` option (numbers/plan.yaml), else the deployment's
+``IVR_DIALECT``: both choices are made in ``ivr.web.services`` (``dialect_of``,
+``outbound_dialect``); ``ivr.web.fallback.dialects`` builds one dialect of each kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Protocol
-from urllib.parse import parse_qsl
 
-from ivr.core.numbers import normalise
 from ivr.core.speech import SpeechTable
 from ivr.telephony.doc import Doc
 from ivr.telephony.jambonz import JambonzRenderer
 from ivr.telephony.jambonz_hooks import HEADER, JambonzSignature, parse_body
 from ivr.telephony.rest import CallControl
-from ivr.telephony.signature import SignatureChecker
+from ivr.telephony.signature import SignatureChecker, form_pairs
 from ivr.telephony.twiml_render import TwimlRenderer
 
 #: The path prefix of each dialect's webhooks (``/voice/wait``, ``/jambonz/wait``).
@@ -85,7 +84,7 @@ class TwilioDialect:
     @staticmethod
     def _multi(body: bytes) -> dict[str, list[str]]:
         multi: dict[str, list[str]] = {}
-        for k, v in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+        for k, v in form_pairs(body.decode("utf-8", "replace")):
             multi.setdefault(k, []).append(v)
         return multi
 
@@ -131,31 +130,3 @@ class JambonzDialect:
     def read(self, url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, str] | None:
         """The JSON payload once the signature over the raw body holds."""
         return parse_body(body) if self.verify(url, body, headers) else None
-
-
-class Dialects:
-    """The dialects of one deployment, and which one each number uses."""
-
-    def __init__(self, dialects: Mapping[str, Dialect], default: str,
-                 by_number: Mapping[str, str] | None = None, area_code: str = "10") -> None:
-        if default not in dialects:
-            raise ValueError(f"default dialect {default!r} is not configured")
-        unknown = {d for d in (by_number or {}).values() if d not in dialects}
-        if unknown:
-            raise ValueError(f"numbers use dialects that are not configured: {sorted(unknown)}")
-        self._dialects = dict(dialects)
-        self._default = default
-        self._area = area_code
-        self._by_number = {normalise(n, area_code): d for n, d in (by_number or {}).items()}
-
-    def get(self, name: str) -> Dialect:
-        """A dialect by name (``twilio``, ``jambonz``)."""
-        return self._dialects[name]
-
-    def default(self) -> Dialect:
-        """The deployment's dialect."""
-        return self._dialects[self._default]
-
-    def for_number(self, number: str) -> Dialect:
-        """The dialect a number lives on (its override, else the deployment's)."""
-        return self._dialects[self._by_number.get(normalise(number, self._area), self._default)]

@@ -13,7 +13,7 @@ from ivr.config import load, load_speech, read_raw
 from ivr.core.errors import ConfigError
 from ivr.core.speech import SpeechTable
 from ivr.telephony import doc as d
-from ivr.telephony.dialect import Dialect, Dialects, JambonzDialect, TwilioDialect
+from ivr.telephony.dialect import Dialect, JambonzDialect, TwilioDialect
 from ivr.telephony.jambonz_hooks import JambonzSignature, sign
 from ivr.telephony.jambonz_rest import JambonzCallControl
 from ivr.telephony.rest import CallControl, RecordingCallControl
@@ -60,21 +60,6 @@ def test_jambonz_dialect_parses_verifies_and_renders() -> None:
     assert dialect.media_type == "application/json"
     assert jambonz_findings(json.loads(dialect.render(d.doc(d.Say("您好"), d.Hangup())))) == []
     assert json.loads(dialect.render(d.doc())) == []
-
-
-def test_dialects_per_deployment_and_per_number() -> None:
-    twilio, jambonz = _twilio(), _jambonz()
-    book = Dialects({"twilio": twilio, "jambonz": jambonz}, default="twilio",
-                    by_number={"12366": "jambonz", "+861065123456": "jambonz"})
-    assert book.default() is twilio
-    assert book.for_number("12345") is twilio
-    assert book.for_number("010-12366") is jambonz and book.for_number("+8612366") is jambonz
-    assert book.for_number("+86 10 6512 3456") is jambonz
-    assert book.get("jambonz") is jambonz
-    with pytest.raises(ValueError, match="default dialect"):
-        Dialects({"twilio": twilio}, default="jambonz")
-    with pytest.raises(ValueError, match="not configured"):
-        Dialects({"twilio": twilio}, default="twilio", by_number={"12366": "freeswitch"})
 
 
 def test_speech_table_file_matches_the_built_in_one_and_is_not_part_of_the_plan() -> None:
