@@ -1,8 +1,9 @@
 """The flow step function: (flow, position, event) -> actions and the next position.
 
-Pure: no I/O, no clock. The web layer renders the actions as TwiML and carries the
-position in the ``<Gather>`` action URL, so a call keeps the flow revision it
-started on (a published revision is never changed, only superseded).
+Pure: no I/O, no clock. The web layer renders the actions as a call document (TwiML or
+jambonz verbs, ``ivr.telephony``) and carries the position in the gather's action URL, so
+a call keeps the flow revision it started on (a published revision is never changed,
+only superseded).
 """
 
 from __future__ import annotations
