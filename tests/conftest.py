@@ -67,7 +67,7 @@ class Phone:
         return await self.client.post(full, data=params, headers=headers)
 
     async def twiml(self, url: str, **params: str) -> ET.Element:
-        resp = await self.post(url, **params)
+        resp = await self.post(url, True, **params)
         assert resp.status_code == 200, resp.text
         assert resp.headers["content-type"].startswith("application/xml")
         root = ET.fromstring(resp.text)
@@ -129,9 +129,11 @@ async def app_env(settings: Settings, clock: ManualClock, control: RecordingCall
 
 @pytest.fixture
 def phone(app_env: dict[str, Any]) -> Phone:
-    return app_env["phone"]
+    phone: Phone = app_env["phone"]
+    return phone
 
 
 @pytest.fixture
 def svc(app_env: dict[str, Any]) -> Services:
-    return app_env["svc"]
+    svc: Services = app_env["svc"]
+    return svc

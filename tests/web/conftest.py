@@ -26,7 +26,7 @@ class LintedPhone(Phone):
     dialect = "twilio"
 
     async def twiml(self, url: str, **params: str) -> ET.Element:
-        resp = await self.post(url, **params)
+        resp = await self.post(url, True, **params)
         assert resp.status_code == 200, resp.text
         assert resp.headers["content-type"].startswith("application/xml")
         assert twiml_findings(resp.text) == [], resp.text

@@ -58,7 +58,7 @@ class JambonzPhone:
 
     async def twiml(self, url: str, **params: str) -> ET.Element:
         """The answer's verbs, linted against the verb specifications, as a TwiML-shaped tree."""
-        resp = await self.post(url, **params)
+        resp = await self.post(url, True, **params)
         assert resp.status_code == 200, resp.text
         assert resp.headers["content-type"].startswith("application/json")
         verbs = resp.json()

@@ -32,7 +32,7 @@ async def test_garbage_parameters_still_get_twiml(phone: Phone, svc: Services) -
            "SpeechResult": "\x00\x01", "DialCallStatus": "???", "DialCallDuration": "NaN-ish",
            "CallStatus": "weird"}
     for path in [*VOICE, "/voice/gather?ln=nope&f=nope&r=abc&n=x&t=1"]:
-        resp = await phone.post(path, **odd)
+        resp = await phone.post(path, True, **odd)
         assert resp.status_code == 200, (path, resp.text)
         ET.fromstring(resp.text)
     assert svc.store() is not None
