@@ -33,7 +33,8 @@ from ivr.app import create_app
 from ivr.auth import seat_token
 from ivr.settings import Settings
 from ivr.store.keys import Keys
-from tests.security.conftest import PROD, PROD_SECRETS, ROOT, IvrServe, clean_env
+from tests.faults.servers import ROOT
+from tests.security.conftest import PROD, PROD_SECRETS, IvrServe, clean_env
 
 ADMIN_T = PROD_SECRETS["IVR_ADMIN_TOKEN"]
 MONITOR_T = PROD_SECRETS["IVR_MONITOR_TOKEN"]

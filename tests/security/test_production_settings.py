@@ -16,8 +16,8 @@ import pytest
 from pydantic import ValidationError
 
 from ivr.settings import Settings
-from tests.faults.servers import free_port
-from tests.security.conftest import IVR, PROD, PROD_SECRETS, ROOT, IvrServe, clean_env
+from tests.faults.servers import ROOT, free_port
+from tests.security.conftest import IVR, PROD, PROD_SECRETS, IvrServe, clean_env
 
 REAL = PROD_SECRETS["IVR_ADMIN_TOKEN"]
 
