@@ -48,6 +48,7 @@ from ivr.web import (
 )
 from ivr.web.config import reload_config
 from ivr.web.fallback import Fallback, dialects
+from ivr.web.hooks import Webhooks
 from ivr.web.roles import TokenBook
 from ivr.web.services import Services, StoreUnavailable
 
@@ -265,6 +266,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     for exc_type in (RedisError, StoreUnavailable):
         app.add_exception_handler(exc_type, store_down)
 
+    app.add_middleware(Webhooks)  # voice webhooks straight to their handler, inside the limit
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.bench_endpoint:  # first, so route matching costs it nothing extra
         app.add_api_route("/voice/bare", health.bare, methods=["POST"], include_in_schema=False)

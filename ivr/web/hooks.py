@@ -27,15 +27,19 @@ import math
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError, ResponseError
+from starlette.datastructures import URL, Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ivr.core.waiting import APOLOGY
 from ivr.telephony import compose
 from ivr.telephony.dialect import BY_PREFIX, PREFIXES, Dialect
 from ivr.telephony.doc import Doc
+from ivr.telephony.signature import form_pairs
 from ivr.web.services import Services
 
 log = logging.getLogger("ivr.voice")
@@ -137,6 +141,19 @@ def apology(svc: Services, hook: Hook) -> Doc:
     return compose.apology(svc.settings.backup_number, svc.url(hook.path("/fallback")))
 
 
+@dataclass(frozen=True)
+class Route:
+    """A voice webhook as served: its handler, the dialect of its path and the path prefix."""
+
+    handler: Handler
+    dialect: str
+    prefix: str
+
+
+#: Every voice webhook by its full path (``/voice/wait``), for ``Webhooks`` (filled by ``post``).
+ROUTES: dict[str, Route] = {}
+
+
 class VoiceRouter:
     """An APIRouter whose routes are signature-checked, always-a-document voice webhooks."""
 
@@ -156,8 +173,11 @@ class VoiceRouter:
         return register
 
     def _add(self, name: str, prefix: str, path: str, summary: str, handler: Handler) -> None:
+        route = ROUTES[prefix + path] = Route(handler, name, prefix)
+
         async def endpoint(request: Request) -> Response:
-            return await _serve(request, handler, name, prefix)
+            return await serve(request.app, route, await request.body(), request.scope,
+                               request.url.path, lambda: str(request.url))
 
         endpoint.__doc__ = handler.__doc__
         self.router.add_api_route(prefix + path, endpoint, methods=["POST"],
@@ -165,19 +185,68 @@ class VoiceRouter:
                                   responses=RESPONSES, name=f"{handler.__name__}_{name}")
 
 
-async def _serve(request: Request, handler: Handler, name: str, prefix: str) -> Response:
-    svc: Services = request.app.state.services
-    dialect: Dialect = request.app.state.dialects[name]
-    body = await request.body()
-    query = request.url.query
-    url = svc.checker.public_url(str(request.url), request.url.path + (f"?{query}" if query else ""))
-    params = dialect.read(url, body, request.headers)
+class Webhooks:
+    """Plain ASGI in front of the router: a POST to a voice webhook goes straight to ``serve``.
+
+    The same answer as through FastAPI's route (which stays registered, documented, and
+    serves anything this does not take: other methods, a ``root_path``), without its
+    per-request routing, dependency solving and request object. Sits inside the body limit.
+    """
+
+    def __init__(self, app: ASGIApp, routes: Mapping[str, Route] | None = None) -> None:
+        self.app = app
+        self.routes = ROUTES if routes is None else routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a voice webhook POST; pass anything else on."""
+        route = (self.routes.get(scope["path"]) if scope["type"] == "http"
+                 and scope["method"] == "POST" and not scope.get("root_path") else None)
+        if route is None:
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: nobody to answer
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        response = await serve(scope["app"], route, body, scope, scope["path"],
+                               lambda: str(URL(scope=scope)))
+        await response(scope, receive, send)
+
+
+def _languages(svc: Services) -> frozenset[str]:
+    """The languages a ``lang`` query value may name: the flows' and the apology's (per config)."""
+    config = svc.config
+    cached = _LANGUAGES.get(id(config))
+    if cached is None or cached[0] is not config:
+        _LANGUAGES.clear()
+        cached = _LANGUAGES[id(config)] = (config, config.flows.languages() | APOLOGY.keys())
+    return cached[1]
+
+
+_LANGUAGES: dict[int, tuple[object, frozenset[str]]] = {}
+
+
+async def serve(app: Any, route: Route, body: bytes, scope: Scope, path: str,
+                request_url: Callable[[], str]) -> Response:
+    """Verify, parse, run the handler and render its answer (an apology on any failure)."""
+    svc: Services = app.state.services
+    name, handler = route.dialect, route.handler
+    dialect: Dialect = app.state.dialects[name]
+    raw_query = scope.get("query_string", b"")
+    query = raw_query.decode("latin-1")
+    url = svc.checker.public_url(request_url, path + (f"?{query}" if query else ""))
+    params = dialect.read(url, body, Headers(scope=scope))
     if params is None:
         return JSONResponse({"detail": f"invalid or missing {name} signature"
                              if name != "twilio" else "invalid or missing X-Twilio-Signature"},
                             status_code=403)
-    languages = svc.config.flows.languages() | APOLOGY.keys()
-    hook = Hook(params, clean_query(request.query_params, languages), prefix)
+    hook = Hook(params, clean_query(dict(form_pairs(query)), _languages(svc)) if query else {},
+                route.prefix)
     if len(hook.params.get("CallSid", "")) > MAX_SID or (
             svc.breaker.is_open() and handler.__name__ not in EVENTS):
         # a sid no telephony platform sends, or Redis just failed: answer at once (call
