@@ -201,6 +201,7 @@ SCORE_SPAN = 10**13  #: wait-set score: (MAX_PRIORITY - priority) * SCORE_SPAN +
 MAX_PRIORITY = 9
 BUCKET_SECONDS = 900  #: one counter bucket (15 minutes)
 CNT_TTL_SECONDS = 3 * 86400  #: counter buckets live three days (bounded memory)
+DRAIN_BATCH = 100  #: callers one script call moves out of a queue nobody serves any more
 WAIT_BINS = BOUNDS  #: wait histogram bins, upper bounds in seconds, then 'inf'
 
 #: The constants the Lua scripts share (``C.<name>`` in the preamble).
@@ -211,6 +212,7 @@ CONSTANTS: dict[str, int | str | tuple[int, ...]] = {
     "BUCKET_MS": BUCKET_SECONDS * 1000,
     "CNT_TTL": CNT_TTL_SECONDS,
     "HIST": WAIT_BINS,
+    "DRAIN_BATCH": DRAIN_BATCH,
     "OVER_HIST": "inf",  # the last wait bin, above every bound of HIST
     "CNT_QUEUE": "q",  # the kind of a queue's counters (cnt:q:<queue>:<bucket>)
     "CNT_LINE": "l",  # the kind of a line's counters (cnt:l:<line>:<bucket>)

@@ -3,8 +3,8 @@
 Every script is ``lua/<name>.lua`` with a header naming its KEYS, ARGV and return
 value. Before registration each is prefixed with the key builders and the state tables
 generated from ``keys.py`` and ``ivr/core/states.py`` (``K``, ``S``, ``T``, ``F``, ``C``,
-``allows``, ``transition``) and with ``lua/common.lua``; KEYS[1] is always the center's
-meta key.
+``allows``, ``transition``) and with the shared files of ``SHARED`` (``lua/common.lua``,
+``lua/acd.lua``, ``lua/calls.lua``); KEYS[1] is always the center's meta key.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from pathlib import Path
 from ivr.store.keys import lua_preamble
 
 LUA_DIR = Path(__file__).parent / "lua"
+#: the shared Lua files every script is prefixed with, in this order (each uses the ones
+#: before it): helpers and counters, matching calls and seats, a call's record
+SHARED = ("common", "acd", "calls")
 NAMES = (
     "begin",
     "enqueue",
@@ -38,6 +41,6 @@ NAMES = (
 @cache
 def source(name: str) -> str:
     """The full source of one script: key builders, common helpers, then its body."""
-    common = (LUA_DIR / "common.lua").read_text(encoding="utf-8")
+    shared = "\n".join((LUA_DIR / f"{lib}.lua").read_text(encoding="utf-8") for lib in SHARED)
     body = (LUA_DIR / f"{name}.lua").read_text(encoding="utf-8")
-    return f"{lua_preamble()}\n{common}\n-- ---- {name}.lua ----\n{body}"
+    return f"{lua_preamble()}\n{shared}\n-- ---- {name}.lua ----\n{body}"

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from ivr.core import states
 from ivr.core.config import CenterConfig
 from ivr.core.roster import Roster
 from tests.store.acd_env import ROSTER, SUB, Env, open_env
@@ -128,6 +129,57 @@ async def test_logout_of_the_last_subcenter_seat_overflows_its_callers(env: Env)
     assert (await env.call("CA1"))["q"] == "pool"
     assert res["redirect"] == ["CA0"]
     assert (await env.counters("q", "sub"))["overflow_out"] == 2
+
+
+async def _sub_callers(env: Env, n: int) -> list[str]:
+    """``n`` callers waiting in the sub-center while its one seat is logged in on break."""
+    await env.ready("s1")
+    assert (await env.acd.seat("s1", "break"))["st"] == "break"
+    sids = [f"CA{i:03d}" for i in range(n)]
+    for sid in sids:
+        assert (await env.enqueue(sid, SUB))["st"] == "waiting"
+    return sids
+
+
+async def test_logout_of_the_last_seat_moves_one_batch_and_the_tick_the_rest(env: Env) -> None:
+    """The logout does not walk a long wait list: DRAIN_BATCH callers now, the rest by tick."""
+    sids = await _sub_callers(env, states.DRAIN_BATCH + 5)
+    res = await env.acd.seat("s1", "logout")
+    assert res["st"] == "offline"
+    assert await env.zset(env.keys.wait("sub", "any")) == sids[-5:]  # the best moved first
+    assert "v:sub" in await env.timers()
+    assert (await env.counters("q", "sub"))["overflow_out"] == len(sids) - 5
+    await env.acd.tick()
+    assert await env.zset(env.keys.wait("sub", "any")) == []
+    assert "v:sub" not in await env.timers()
+    assert await env.zset(env.keys.wait("pool", "any")) == sids  # in their order of arrival
+    assert (await env.counters("q", "sub"))["overflow_out"] == len(sids)
+    assert not await env.redis.hgetall(env.keys.qstat("sub"))
+
+
+async def test_a_drain_passes_calls_that_overflowed_in_once(env: Env) -> None:
+    """Calls that came from another queue stay; the next batch starts after them."""
+    batch = states.DRAIN_BATCH
+    sids = await _sub_callers(env, batch + 3)
+    for sid in sids[:batch + 1]:  # these overflowed into sub from elsewhere: they stay
+        await env.redis.hset(env.keys.call(sid), "oq", "elsewhere")
+    await env.acd.seat("s1", "logout")
+    assert await env.zset(env.keys.wait("sub", "any")) == sids  # a batch of calls that stay
+    assert "v:sub" in await env.timers()
+    await env.acd.tick()
+    assert await env.zset(env.keys.wait("sub", "any")) == sids[:batch + 1]
+    assert await env.zset(env.keys.wait("pool", "any")) == sids[batch + 1:]
+    assert "v:sub" not in await env.timers()
+
+
+async def test_a_drain_stops_when_a_seat_logs_in_again(env: Env) -> None:
+    sids = await _sub_callers(env, states.DRAIN_BATCH + 2)
+    await env.acd.seat("s1", "logout")
+    res = await env.acd.seat("s1", "login")
+    assert res["redirect"] == [sids[-2]]  # it takes the first caller still there
+    await env.acd.tick()
+    assert await env.zset(env.keys.wait("sub", "any")) == sids[-1:]  # nobody else moves
+    assert "v:sub" not in await env.timers()
 
 
 # ---- seat_sync ------------------------------------------------------------------------

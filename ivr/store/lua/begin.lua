@@ -15,8 +15,5 @@ if not allows(KIND.call, st, E.call.begin) then return cjson.encode({st = st, re
 if rate_limited(sid, line, ARGV[5], limit, window) then
   return cjson.encode({st = 'limited'})
 end
-redis.call('HSET', ck, F.st, S.call.ivr, F.ln, line, F.t1, NOW, F.fr, from, F.dl, dialect)
-redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
-redis.call('ZADD', K.live(), NOW, sid)
-count(nil, line, 'calls', 1)
+create_call(sid, line, from, F.st, S.call.ivr, F.dl, dialect)
 return cjson.encode({st = S.call.ivr})

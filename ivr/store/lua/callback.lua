@@ -23,10 +23,8 @@ if action == 'failed' then
   local attempts = num(c.cba, 0) + 1
   redis.call('HSET', ck, F.cba, attempts, F.seat, '')
   redis.call('ZREM', K.timers(), 'r:' .. sid)
-  if c.seat ~= '' and redis.call('HGET', K.seat(c.seat), SF.call) == sid then
-    local got = seat_ready(c.seat)
-    if got then redirect[#redirect + 1] = got end
-  end
+  local got = free_seat(sid, c.seat)
+  if got then redirect[#redirect + 1] = got end
   if attempts >= max_attempts then
     count(c.q, c.ln, 'callback_failed', 1)
     end_call(sid, O.callback_failed)

@@ -26,10 +26,7 @@ if not st then
   if rate_limited(sid, line, ARGV[11], limit, window) then
     return cjson.encode({st = 'limited'})
   end
-  redis.call('HSET', ck, F.ln, line, F.t1, NOW, F.fr, from)
-  redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
-  redis.call('ZADD', K.live(), NOW, sid)
-  count(nil, line, 'calls', 1)
+  create_call(sid, line, from)
 end
 if dialect ~= '' then redis.call('HSETNX', ck, F.dl, dialect) end
 redis.call('HSET', ck, F.st, S.call.waiting, F.q, q, F.sk, sk, F.pr, prio, F.t0, NOW, F.tq, NOW,

@@ -13,7 +13,7 @@ if not c.st then
   -- the end arrived before the call's first webhook (Twilio does not order them): keep
   -- a record that the call is over, so that a late /voice/incoming cannot queue it
   redis.call('HSET', ck, F.st, S.call.ended, F.out, O.ended_early, F.t1, NOW, F.tend, NOW)
-  redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
+  keep_record(ck)
   emit_call(sid)
   return cjson.encode({outcome = O.ended_early, redirect = redirect})
 end
@@ -30,20 +30,13 @@ elseif keeps then
   redis.call('HSET', ck, F.gone, '1')
   return cjson.encode({outcome = 'callback_pending', redirect = redirect})
 elseif c.st == S.call.waiting or c.st == S.call.offered then
-  redis.call('ZREM', K.wait(c.q, c.sk), sid)
   local wait = math.max(0, NOW - num(c.t0, NOW))
-  redis.call('HSET', ck, F.wait, wait)
-  count(c.q, c.ln, 'abandoned', 1)
-  count(c.q, c.ln, 'wait_abandoned_ms', wait)
-  count(c.q, c.ln, 'wb:' .. bin_of(wait), 1)
+  local got = abandon(sid, c, wait)
+  if got then redirect[#redirect + 1] = got end
   if wait < num(redis.call('HGET', K.meta(), 'short_ms'), 5000) then
     count(c.q, c.ln, 'abandoned_short', 1)
   end
   outcome = O.abandoned
-  if c.st == S.call.offered and c.seat ~= '' and redis.call('HGET', K.seat(c.seat), SF.call) == sid then
-    local got = seat_ready(c.seat)
-    if got then redirect[#redirect + 1] = got end
-  end
 elseif c.st == S.call.talking then
   local got = finish_talk(sid)
   if got then redirect[#redirect + 1] = got end

@@ -14,19 +14,8 @@ if redis.call('HGET', ck, F.pend) == pend then return cjson.encode({ok = false})
 local st = redis.call('HGET', ck, F.st)
 if not allows(KIND.call, st, E.call.note) then return cjson.encode({ok = false, st = st}) end  -- over, or queued
 if not st then
-  redis.call('HSET', ck, F.st, S.call.ivr, F.ln, line, F.t1, NOW, F.fr, from)
-  redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
-  redis.call('ZADD', K.live(), NOW, sid)
-  count(nil, line, 'calls', 1)
+  create_call(sid, line, from, F.st, S.call.ivr)
 end
 redis.call('HSET', ck, F.pend, pend)
-if kind == 'transfer' then
-  count(nil, line, 'transferred', 1)
-  count(nil, line, 'transfer:' .. what, 1)
-elseif kind == 'exclusion' then
-  count(nil, line, 'excluded', 1)
-  count(nil, line, 'exclusion:' .. what, 1)
-else
-  count(what, line, 'closed', 1)
-end
+if kind == 'closed' then count(what, line, 'closed', 1) else count_handoff(line, kind, what) end
 return cjson.encode({ok = true})

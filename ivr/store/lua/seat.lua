@@ -6,7 +6,9 @@
 -- redirect lists calls the seat (or an overflow) was reserved for.
 -- Transitions: the seat table of ivr/core/states.py (allows('seat', st, action)); a
 -- repeated login or logout answers the state as it is. A seat with a call (reserved,
--- talking) cannot go to break or log out.
+-- talking) cannot go to break or log out. When the last seat of a queue that overflows
+-- when nobody is logged in logs out, its callers move to the overflow queue: at most
+-- C.DRAIN_BATCH of them in this call (their reservations in redirect), the rest by tick.lua.
 local seat, action = str_arg(2, 64), str_arg(3, 16)
 local sk = K.seat(seat)
 if redis.call('SISMEMBER', K.seats(), seat) == 0 then
@@ -53,15 +55,9 @@ elseif action == E.seat.logout then
   seat_to(seat, S.seat.offline, '')
   for _, q in ipairs(queues()) do
     redis.call('SREM', K.logged(q), seat)
-    local cfg = hash(K.qcfg(q))
-    if cfg.ovq and cfg.ovq ~= '' and cfg.ovn == '1' and redis.call('SCARD', K.logged(q)) == 0 then
-      -- the last seat left: every caller of this queue moves to its overflow queue
-      for _, skill in ipairs(redis.call('SMEMBERS', K.wskills(q))) do
-        for _, sid in ipairs(redis.call('ZRANGE', K.wait(q, skill), 0, -1)) do
-          if overflow(sid) then redirect[#redirect + 1] = sid end
-        end
-      end
-    end
+    -- the last seat left: the callers of this queue move to its overflow queue (a first
+    -- batch now, the rest by the tick)
+    drain_start(q, redirect)
   end
 else
   return answer('unknown action ' .. action)

@@ -20,13 +20,7 @@ if phase == 'check' or (keep == '1' and c.warm == '1' and c.xfer == kind .. ':' 
   return cjson.encode({sid = sid, leg = c.leg or '', redirect = {}})  -- nothing (more) to record
 end
 redis.call('HSET', ck, F.xfer, kind .. ':' .. what)
-if kind == 'transfer' then
-  count(nil, c.ln, 'transferred', 1)
-  count(nil, c.ln, 'transfer:' .. what, 1)
-else
-  count(nil, c.ln, 'excluded', 1)
-  count(nil, c.ln, 'exclusion:' .. what, 1)
-end
+count_handoff(c.ln, kind, what)
 local redirect = {}
 if keep == '1' then
   -- warm: the seat's leg goes to the conference; the caller's <Dial> then ends and its

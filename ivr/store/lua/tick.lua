@@ -1,6 +1,8 @@
--- tick.lua: run the timers that are due: wrap-up ends, skill widening, sub-center
--- overflow, reservations nobody picked up, callers who stopped polling the hold loop. Safe to run from every worker at once:
--- each timer is claimed by ZREM inside this one atomic script.
+-- tick.lua: run the timers that are due: wrap-up ends ('w:<seat>'), skill widening
+-- ('k:<sid>'), sub-center overflow ('o:<sid>'), reservations nobody picked up ('r:<sid>'),
+-- callers who stopped polling the hold loop ('p:<sid>'), callback retries ('c:<sid>'), the
+-- next batch of callers of a queue nobody serves ('v:<queue>', drain() in acd.lua). Safe to
+-- run from every worker at once: each timer is claimed by ZREM inside this one script.
 -- KEYS[1] center meta key
 -- ARGV[1] now ms, ARGV[2] at most this many timers per run, ARGV[3] calls live longer than
 -- this many ms without a final status callback are ended as 'stale' (0 = never)
@@ -14,7 +16,10 @@ local function got(sid) if sid then redirect[#redirect + 1] = sid end end
 for _, m in ipairs(due) do
   redis.call('ZREM', K.timers(), m)
   local kind, id = string.sub(m, 1, 1), string.sub(m, 3)
-  if kind == 'w' then
+  if kind == 'v' then
+    -- a queue nobody serves: the next batch of its callers to the overflow queue
+    if not drain(id, C.DRAIN_BATCH, redirect) then redis.call('ZADD', K.timers(), NOW, m) end
+  elseif kind == 'w' then
     if redis.call('HGET', K.seat(id), SF.st) == S.seat.wrapup then got(seat_ready(id)) end
   else
     local ck = K.call(id)
@@ -27,15 +32,7 @@ for _, m in ipairs(due) do
       if overflow(id) then got(id) end
     elseif kind == 'p' and c.cb ~= '1' and (c.st == S.call.waiting or c.st == S.call.offered) then
       -- the caller stopped polling the hold loop: hung up, and the status callback was lost
-      redis.call('ZREM', K.wait(c.q, c.sk), id)
-      if c.st == S.call.offered and c.seat ~= '' and redis.call('HGET', K.seat(c.seat), SF.call) == id then
-        got(seat_ready(c.seat))
-      end
-      local wait = math.max(0, num(c.seen, NOW) - num(c.t0, NOW))
-      redis.call('HSET', ck, F.wait, wait)
-      count(c.q, c.ln, 'abandoned', 1)
-      count(c.q, c.ln, 'wait_abandoned_ms', wait)
-      count(c.q, c.ln, 'wb:' .. bin_of(wait), 1)
+      got(abandon(id, c, math.max(0, num(c.seen, NOW) - num(c.t0, NOW))))
       count(c.q, c.ln, 'lost', 1)
       end_call(id, O.lost)
     elseif kind == 'c' and c.st == S.call.retry then
@@ -45,7 +42,7 @@ for _, m in ipairs(due) do
     elseif kind == 'r' and c.st == S.call.offered then
       -- the caller never reached the seat's <Dial>: free the seat, requeue the call
       count(c.q, c.ln, 'resv_expired', 1)
-      if redis.call('HGET', K.seat(c.seat), SF.call) == id then got(seat_ready(c.seat)) end
+      got(free_seat(id, c.seat))
       if redis.call('HGET', ck, F.st) == S.call.offered and redis.call('HGET', ck, F.seat) == c.seat then
         redis.call('HSET', ck, F.seat, '')
         if place(id) then got(id) end
@@ -61,10 +58,7 @@ if stale > 0 then
       redis.call('ZREM', K.live(), sid)
     else
       if c.st == S.call.waiting then redis.call('ZREM', K.wait(c.q, c.sk), sid) end
-      if (c.st == S.call.offered or c.st == S.call.talking) and c.seat and c.seat ~= ''
-          and redis.call('HGET', K.seat(c.seat), SF.call) == sid then
-        got(seat_ready(c.seat))
-      end
+      if c.st == S.call.offered or c.st == S.call.talking then got(free_seat(sid, c.seat)) end
       count(c.q, c.ln, 'stale', 1)
       end_call(sid, O.stale)
     end
