@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -40,11 +40,10 @@ async def rollup(engine: AsyncEngine, center: str, dim: str, key: str) -> cdr.Co
     return out
 
 
-async def count_rows(engine: AsyncEngine, table: object, center: str) -> int:
+async def count_rows(engine: AsyncEngine, table: Table, center: str) -> int:
     async with engine.connect() as conn:
-        t = table  # type: ignore[assignment]
-        return int((await conn.execute(select(func.count()).select_from(t).where(
-            t.c.center == center))).scalar_one())  # type: ignore[attr-defined]
+        return int((await conn.execute(select(func.count()).select_from(table).where(
+            table.c.center == center))).scalar_one())
 
 
 async def test_calls_and_seats_are_archived_with_rollups(redis: Redis, center: str,
@@ -124,6 +123,7 @@ async def test_a_dead_consumers_events_are_claimed(redis: Redis, center: str,
         await xadd(redis, center, "call", answered(f"CA{i}"))
     # the dead consumer read them and died before writing
     got = await redis.xreadgroup(GROUP, dead.name, {Keys(center).events(): ">"}, count=10)
+    assert isinstance(got, list)  # RESP2: [[stream, [(id, fields), ...]]]
     assert len(got[0][1]) == 5
     alive = archiver(redis, center, engine, claim_idle_ms=1)
     import asyncio

@@ -37,6 +37,7 @@ async def test_lag_is_the_age_of_the_oldest_unarchived_event(redis: Redis, cente
     await ensure_group(redis, keys)
     assert (await archive_lag(redis, keys, 61_000))["lag_seconds"] == 60.0  # undelivered
     got = await redis.xreadgroup(GROUP, "c1", {keys.events(): ">"}, count=10)
+    assert isinstance(got, list)  # RESP2: [[stream, [(id, fields), ...]]]
     await redis.xadd(keys.events(), {"e": "call", "d": json.dumps(answered("CA2"))}, id="5000-0")
     lag = await archive_lag(redis, keys, 61_000)
     assert lag["pending"] == 1 and lag["lag_seconds"] == 60.0  # delivered, not acknowledged

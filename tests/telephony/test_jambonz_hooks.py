@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -21,7 +22,7 @@ def test_vectors_from_node_client_verify_as_node_client_says() -> None:
     vectors = signature_vectors()
     assert sum(v["valid"] for v in vectors) >= 5 and sum(not v["valid"] for v in vectors) >= 5
     for v in vectors:
-        check = JambonzSignature(v["secret"], now=lambda v=v: float(v["now"]))
+        check = JambonzSignature(v["secret"], now=functools.partial(float, v["now"]))
         assert check.valid(v["body"].encode(), v["header"]) is v["valid"], (v["name"], v["node_error"])
 
 
@@ -96,5 +97,6 @@ def test_unparseable_bodies_give_no_parameters(body: bytes) -> None:
 
 
 def test_no_speech_gives_no_speech_result() -> None:
+    speech: object
     for speech in (None, {}, {"alternatives": []}, {"alternatives": [{"confidence": 0}]}, "x"):
         assert "SpeechResult" not in params({"call_sid": "c", "speech": speech})

@@ -189,7 +189,7 @@ def test_jambonz_settings_are_checked_for_production() -> None:
     assert Settings(**good, jambonz_api_url="https://jb.example", jambonz_account_sid="a",  # type: ignore[arg-type]
                     jambonz_api_key=API_KEY).jambonz_rest_enabled
     with pytest.raises(ValidationError):
-        Settings(dialect="freeswitch")  # type: ignore[arg-type]
+        Settings(dialect="freeswitch")
 
 
 def test_a_line_names_only_a_known_dialect(base_config: CenterConfig) -> None:
