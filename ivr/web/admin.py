@@ -135,7 +135,7 @@ def crud(kind: str, path: str, model: type[T], id_field: str, label: str) -> Non
     async def delete_item(rid: RID, svc: Svc, who: Admin,
                           if_match: Annotated[str | None, Header()] = None) -> Response:
         expected = need_etag(if_match)
-        if kind == "seats" and (await svc.store().seat_info(rid)).get("st") in BUSY:
+        if kind == "seats" and (await svc.store().seat_record(rid)).state in BUSY:
             raise HTTPException(409, f"cannot delete seat {rid}: seat has a call in progress")
         # the change is checked (If-Match, validation) and written first; only then does the
         # live roster follow it, so a refused change leaves the seat where it was

@@ -1,0 +1,51 @@
+"""Nothing above the store reads a raw call-record field or script-reply key.
+
+The store decodes each script's JSON reply and the call hash once, into the typed
+results of ``ivr/store/results.py``; a web module that subscripts ``res["ep"]`` or calls
+``info.get("cb")`` again spreads the reply shapes (and their conversions) over the
+handlers. This scan fails on any string subscript or ``.get("...")`` key in ``ivr/web``
+that names a call-record field (``CALL_FIELDS``, longer than one letter) or a key only
+the ACD's script replies use.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from ivr.core.states import CALL_FIELDS
+
+WEB = Path(__file__).resolve().parents[2] / "ivr" / "web"
+#: keys that only the ACD scripts' replies carry (common.lua status(), hangup, tick, ...)
+REPLY_KEYS = frozenset({"ep", "ring", "pos", "waited", "outcome", "redirect"})
+FORBIDDEN = frozenset(k for k in CALL_FIELDS if len(k) > 1) | REPLY_KEYS
+
+
+def raw_reads(source: str) -> list[tuple[int, str]]:
+    """(line, key) of every string subscript and ``.get``/``.pop`` key in ``source``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        key = None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            key = node.slice.value
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr in ("get", "pop", "setdefault") and node.args
+              and isinstance(node.args[0], ast.Constant)):
+            key = node.args[0].value
+        if isinstance(key, str):
+            found.append((node.lineno, key))
+    return found
+
+
+def test_the_scan_sees_subscripts_and_gets() -> None:
+    source = 'a = res["ep"]\nb = info.get("cb")\nc = hook.arg("st")\nd = x[0]\n'
+    assert sorted(raw_reads(source)) == [(1, "ep"), (2, "cb")]
+    assert {"ep", "cb", "st"} <= FORBIDDEN
+
+
+def test_web_modules_read_no_raw_call_field_or_reply_key() -> None:
+    offences = [f"ivr/web/{path.name}:{line}: {key!r}"
+                for path in sorted(WEB.glob("*.py"))
+                for line, key in sorted(raw_reads(path.read_text(encoding="utf-8")))
+                if key in FORBIDDEN]
+    assert not offences, "read the store's typed results instead:\n" + "\n".join(offences)
