@@ -144,11 +144,11 @@ async def test_talks_that_end_while_redis_is_away_leave_no_seat_stuck(
                 # wrap-up (0.5 s) over too: violations() reads seat and sets one at a time,
                 # so a wrap-up ending between its reads would look like a broken invariant
                 if info.get("st") != "ready" or info.get("call"):
-                    problems.append(f"seat {s} is {info.get('st')} with call {info.get('call')!r}")
+                    problems.append(f"seat {s} is {info.get('st')!r} with call {info.get('call')!r}")
             for sid in sids:
                 c = await redis.hgetall(keys.call(sid))
                 if (c.get("st"), c.get("out")) != ("ended", "answered"):
-                    problems.append(f"call {sid} is {c.get('st')}/{c.get('out')}")
+                    problems.append(f"call {sid} is {c.get('st')!r}/{c.get('out')!r}")
             if not problems:
                 break
             await asyncio.sleep(SWEEP)

@@ -70,11 +70,13 @@ class Env:
 
     async def call(self, sid: str) -> dict[str, str]:
         """A call's hash."""
-        return await self.acd.call_info(sid)
+        info: dict[str, str] = await self.acd.call_info(sid)
+        return info
 
     async def seat(self, seat: str) -> dict[str, str]:
         """A seat's hash."""
-        return await self.acd.seat_info(seat)
+        info: dict[str, str] = await self.acd.seat_info(seat)
+        return info
 
     async def zset(self, key: str) -> list[str]:
         """Members of a sorted set, lowest score first."""
@@ -117,7 +119,8 @@ class Env:
     async def enqueue(self, sid: str, action: EnqueueAction = POOL, line: str = "12345",
                       **kw: str) -> Result:
         """A call straight into a queue."""
-        return await self.acd.enqueue(sid, line, action, "138****8000", **kw)
+        reply: Result = await self.acd.enqueue(sid, line, action, "138****8000", **kw)
+        return reply
 
     async def ready(self, *seats: str) -> None:
         """Log seats in (they become ready)."""
