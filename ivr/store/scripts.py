@@ -18,6 +18,7 @@ LUA_DIR = Path(__file__).parent / "lua"
 #: the shared Lua files every script is prefixed with, in this order (each uses the ones
 #: before it): helpers and counters, matching calls and seats, a call's record
 SHARED = ("common", "acd", "calls")
+#: the scripts of the call distributor, each registered once by ``Acd`` (``acd.py``)
 NAMES = (
     "begin",
     "enqueue",
@@ -30,12 +31,13 @@ NAMES = (
     "tick",
     "seat_sync",
     "seat_remove",
-    "cfg_write",
     "callback",
     "rate",
     "seat_handoff",
     "reconcile",
 )
+#: the scripts of the config store, registered by it (``ivr/store/config.py``), not by Acd
+CONFIG_NAMES = ("cfg_write",)
 
 
 @cache

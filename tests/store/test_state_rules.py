@@ -17,6 +17,7 @@ from redis.exceptions import ResponseError
 
 from ivr.core import states
 from ivr.core.engine import EnqueueAction
+from ivr.store import scripts
 from ivr.store.keys import Keys, lua_name, lua_preamble
 from ivr.store.scripts import LUA_DIR
 from ivr.web.services import Services
@@ -194,3 +195,10 @@ async def test_seat_actions_follow_the_seat_table(svc: Services) -> None:
         assert res["error"] == "seat has a call in progress" and res["st"] == "talking"
     assert (await acd.seat(seat, "login")).get("error") is None  # already logged in
     assert (await acd.seat_info(seat))["st"] == "talking"
+
+
+def test_every_script_is_registered_by_exactly_one_owner() -> None:
+    """Acd registers NAMES, the config store CONFIG_NAMES; the shared files are prefixes."""
+    files = {p.stem for p in Path(LUA_DIR).glob("*.lua")}
+    owned = [*scripts.NAMES, *scripts.CONFIG_NAMES, *scripts.SHARED]
+    assert sorted(owned) == sorted(files), "a script with no owner, or with two"
