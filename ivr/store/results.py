@@ -49,11 +49,10 @@ class Standing:
     @classmethod
     def decode(cls, raw: Reply) -> Standing:
         """The standing in a script's reply."""
-        get = raw.get
-        return cls(str(get("st") or "unknown"), str(get("q") or ""), str(get("ln") or ""),
-                   get("cb") == "1", str(get("seat") or ""), str(get("ep") or ""),
-                   int(get("ring") or 0) // 1000, int(get("pos") or 0), int(get("logged") or 0),
-                   float(get("aht") or 0), int(get("waited") or 0))
+        get = raw.get  # the hold loop's hot path: JSON already gave str and int, no casts
+        return cls(get("st", "unknown"), get("q", ""), get("ln", ""), get("cb") == "1",
+                   get("seat", ""), get("ep", ""), get("ring", 0) // 1000, get("pos", 0),
+                   get("logged", 0), get("aht", 0), get("waited", 0))
 
 
 @dataclass(frozen=True, slots=True)
