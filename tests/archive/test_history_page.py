@@ -61,9 +61,9 @@ def test_history_page_shows_trends_and_the_report(live_server: LiveServer,  # no
     page.goto(f"{s.url}/history?token={token}&period=month&value=2027-01&group=line")
     expect(page.locator("body")).to_have_attribute("data-loaded", "1", timeout=10_000)
     assert "token" not in page.url, "the token does not stay in the address bar"
-    rows = page.locator("#report tbody tr")
-    expect(rows).to_have_count(2)
-    first = rows.nth(0).locator("td")
+    report_rows = page.locator("#report tbody tr")
+    expect(report_rows).to_have_count(2)
+    first = report_rows.nth(0).locator("td")
     expect(first.nth(0)).to_have_text("12328")
     expect(first.nth(2)).to_have_text("2")  # offered
     api = s.client.get(s.url + "/api/reports", headers=headers,

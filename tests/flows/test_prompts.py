@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from ivr.core.engine import fill
@@ -24,7 +26,7 @@ BAD = [
 ]
 
 
-def greeting(fid: str, **say: object) -> dict[str, object]:
+def greeting(fid: str, **say: object) -> dict[str, Any]:
     """A flow: one say node ``hello`` (with ``say``'s fields), then the queue."""
     return {"id": fid, "start": "hello",
             "nodes": {"hello": {"kind": "say", "text": "您好。", "next": "q", **say},

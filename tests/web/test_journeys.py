@@ -28,7 +28,7 @@ async def counters(svc: Services, kind: str, name: str) -> dict[str, int]:
     total: dict[str, int] = {}
     async for k in redis.scan_iter(match=svc.store().keys.pattern().replace(":*", f":cnt:{kind}:{name}:*")):
         for f, v in (await redis.hgetall(k)).items():
-            total[f] = total.get(f, 0) + int(v)
+            total[str(f)] = total.get(str(f), 0) + int(v)
     return total
 
 

@@ -244,7 +244,9 @@ async def test_open_on_an_adjusted_working_day_and_closed_on_a_holiday() -> None
 
     office = Schedule(weekly={"mon": ("08:30-17:30",)}, holidays=(datetime(2026, 10, 5).date(),),
                       workdays=(datetime(2026, 10, 10).date(),))
-    at = lambda *a: datetime(*a, tzinfo=SHANGHAI).timestamp()  # noqa: E731
+    def at(year: int, month: int, day: int, hour: int, minute: int) -> float:
+        return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI).timestamp()
+
     assert is_open(office, at(2026, 10, 12, 9, 0))  # a Monday
     assert not is_open(office, at(2026, 10, 12, 17, 30))
     assert not is_open(office, at(2026, 10, 5, 9, 0))  # a Monday, but a holiday
@@ -272,7 +274,7 @@ async def test_three_rates_reach_prometheus(app_env: dict[str, Any], phone: Phon
     await phone.seat("p01", "login")
     await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12328")
     root = await answer_and_finish(phone, clock, "CA1", "p01")
-    await phone.twiml(root.find("Gather").get("action") or "", CallSid="CA1", Digits="2")  # type: ignore[union-attr]
+    await phone.twiml(root.find("Gather").get("action") or "", CallSid="CA1", Digits="2")
     await seat_post(phone, "p01", "disposition", {"category": "help", "resolved": True})
     text = (await app_env["client"].get("/metrics")).text
     values = {(f.name, tuple(s.labels.values())): s.value
