@@ -1,5 +1,7 @@
 -- begin.lua: a call starts in the IVR (first webhook of a call with a menu).
--- KEYS[1] center meta key
+-- KEYS[1] center meta key. Other keys, built from its {center} prefix (one cluster slot;
+--   ids from ARGV or records, so not declared in KEYS): call:<sid>, live,
+--   cnt:<kind>:<name>:<bucket>, rl:<caller>:<window>, events
 -- ARGV[1] now ms, ARGV[2] call sid, ARGV[3] line number, ARGV[4] masked caller number,
 -- ARGV[5] caller digest ('' = no limit), ARGV[6] calls allowed per window, ARGV[7] window ms,
 -- ARGV[8] the telephony dialect the call came in on (twilio, jambonz; kept as 'dl' so that

@@ -1,7 +1,10 @@
 -- callback.lua: queued callbacks. A waiting caller asks to be called back and keeps the
 -- place in line; when a seat is reserved for the place the service calls the caller;
 -- an attempt that is not answered is retried later, a bounded number of times.
--- KEYS[1] center meta key
+-- KEYS[1] center meta key. Other keys, built from its {center} prefix (one cluster slot;
+--   ids from ARGV or records, so not declared in KEYS): call:<sid>, wait:<queue>:<skill>,
+--   ready:<queue>:<skill>, seat:<seat>, qcfg:<queue>, timers, live,
+--   cnt:<kind>:<name>:<bucket>, events
 -- ARGV[1] now ms, ARGV[2] sid, ARGV[3] action:
 --   request  ARGV[4] number to call back            -> {ok} (the call must be waiting)
 --   failed   ARGV[4] max attempts, ARGV[5] retry ms  -> {outcome: retry|callback_failed,

@@ -1,6 +1,8 @@
 -- cfg_write.lua: change one config resource atomically, with optimistic concurrency,
 -- and record it: bump the config version, append to the audit stream, publish.
--- KEYS[1] center meta key
+-- KEYS[1] center meta key. Other keys, built from its {center} prefix (one cluster slot;
+--   ids from ARGV or records, so not declared in KEYS): cfg:<kind>, cfgrev:<kind>,
+--   flowrevs:<flow>, audit, cfg-changed (channel)
 -- ARGV[1] now ms, ARGV[2] config version the change was validated against ('' = any),
 -- ARGV[3] kind (lines|queues|seats|targets|plan|flows), ARGV[4] resource id,
 -- ARGV[5] expected revision ('' = must not exist yet, '*' = any),

@@ -1,5 +1,8 @@
 -- dial_done.lua: the <Dial> to a seat ended (its action URL).
--- KEYS[1] center meta key
+-- KEYS[1] center meta key. Other keys, built from its {center} prefix (one cluster slot;
+--   ids from ARGV or records, so not declared in KEYS): call:<sid>, wait:<queue>:<skill>,
+--   ready:<queue>:<skill>, wskills:<queue>, seat:<seat>, logged:<queue>, qcfg:<queue>,
+--   qstat:<queue>, timers, live, cnt:<kind>:<name>:<bucket>, events
 -- ARGV[1] now ms, ARGV[2] sid, ARGV[3] seat id, ARGV[4] DialCallStatus,
 -- ARGV[5] DialCallDuration seconds
 -- Returns JSON {next}: 'conference' when a warm transfer is under way (the caller joins

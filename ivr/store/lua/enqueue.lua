@@ -1,5 +1,8 @@
 -- enqueue.lua: a call asks for a seat (from the IVR, or straight from the dialed line).
--- KEYS[1] center meta key
+-- KEYS[1] center meta key. Other keys, built from its {center} prefix (one cluster slot;
+--   ids from ARGV or records, so not declared in KEYS): call:<sid>, wait:<queue>:<skill>,
+--   ready:<queue>:<skill>, wskills:<queue>, seat:<seat>, logged:<queue>, qcfg:<queue>,
+--   qstat:<queue>, timers, live, cnt:<kind>:<name>:<bucket>, rl:<caller>:<window>, events
 -- ARGV[1] now ms, ARGV[2] sid, ARGV[3] line, ARGV[4] queue, ARGV[5] skill,
 -- ARGV[6] priority 0-9, ARGV[7] widen-after ms (-1 never), ARGV[8] masked caller,
 -- ARGV[9] the call's language, ARGV[10] queue the call was turned away from because it

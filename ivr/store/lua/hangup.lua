@@ -1,6 +1,9 @@
 -- hangup.lua: Twilio's status callback says the call is over (completed, busy, failed,
 -- no-answer, canceled). Records the one outcome of the call; idempotent.
--- KEYS[1] center meta key
+-- KEYS[1] center meta key. Other keys, built from its {center} prefix (one cluster slot;
+--   ids from ARGV or records, so not declared in KEYS): call:<sid>, wait:<queue>:<skill>,
+--   ready:<queue>:<skill>, seat:<seat>, qcfg:<queue>, qstat:<queue>, timers, live,
+--   cnt:<kind>:<name>:<bucket>, events
 -- ARGV[1] now ms, ARGV[2] sid, ARGV[3] CallStatus, ARGV[4] IVR outcome to record when the
 -- call ended in the IVR ('' = 'ivr_end'; e.g. 'transferred:police')
 -- Returns JSON {outcome, redirect}: redirect lists calls that a seat freed here was

@@ -1,7 +1,9 @@
 -- note.lua: the IVR ends a call's stay here with a known reason before it hangs up or is
 -- handed on: a transfer (110, 95598, a neighbouring city), an exclusion notice, or a
 -- closed queue. Recorded as the outcome when the call ends in the IVR, counted per line.
--- KEYS[1] center meta key
+-- KEYS[1] center meta key. Other keys, built from its {center} prefix (one cluster slot;
+--   ids from ARGV or records, so not declared in KEYS): call:<sid>, live,
+--   cnt:<kind>:<name>:<bucket>
 -- ARGV[1] now ms, ARGV[2] sid, ARGV[3] kind: transfer | exclusion | closed,
 -- ARGV[4] target / topic / queue, ARGV[5] line number, ARGV[6] masked caller
 -- Returns JSON {ok}: false when the same note was already recorded for this call, or the

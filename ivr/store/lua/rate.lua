@@ -1,5 +1,7 @@
 -- rate.lua: the caller's after-call survey answer, and the seat's disposition.
--- KEYS[1] center meta key
+-- KEYS[1] center meta key. Other keys, built from its {center} prefix (one cluster slot;
+--   ids from ARGV or records, so not declared in KEYS): call:<sid>,
+--   cnt:<kind>:<name>:<bucket>, events
 -- ARGV[1] now ms, ARGV[2] sid, ARGV[3] what: 'rating' | 'disposition'
 --   rating       ARGV[4] 1 satisfied, 2 basically satisfied, 3 dissatisfied
 --   disposition  ARGV[4] category, ARGV[5] '1' resolved / '0' handed to a department,

@@ -1,7 +1,8 @@
 -- reconcile.lua: claim live calls to check against the telephony platform's own status,
 -- for calls whose end we may never have heard of (a status callback lost in an outage).
 -- Waiting callers are not claimed: the hold-loop watchdog notices those.
--- KEYS[1] center meta key
+-- KEYS[1] center meta key. Other keys, built from its {center} prefix (one cluster slot;
+--   ids from ARGV or records, so not declared in KEYS): call:<sid>, live
 -- ARGV[1] now ms, ARGV[2] only calls that started at least this many ms ago, ARGV[3] and
 -- were not checked in the last this many ms, ARGV[4] at most this many calls
 -- Returns JSON {sids}: the calls claimed; their 'rc' field is set to now, so that other

@@ -1,5 +1,8 @@
 -- seat.lua: a seat (softphone) changes its own state: login, ready, break, logout.
--- KEYS[1] center meta key
+-- KEYS[1] center meta key. Other keys, built from its {center} prefix (one cluster slot;
+--   ids from ARGV or records, so not declared in KEYS): call:<sid>, wait:<queue>:<skill>,
+--   ready:<queue>:<skill>, wskills:<queue>, seat:<seat>, seats, logged:<queue>,
+--   qcfg:<queue>, qstat:<queue>, timers, cnt:<kind>:<name>:<bucket>, events
 -- ARGV[1] now ms, ARGV[2] seat id, ARGV[3] action: login | ready | break | logout
 -- Returns JSON {st, call, error, redirect}: the seat's state after the action; error is
 -- set (and nothing changed) when the action is not allowed in the current state;

@@ -1,6 +1,9 @@
 -- seat_handoff.lua: a seat hands its caller on (transfer to 110/95598/another city, or an
 -- exclusion notice). The talk is over for the ACD: answered, seat to wrap-up.
--- KEYS[1] center meta key
+-- KEYS[1] center meta key. Other keys, built from its {center} prefix (one cluster slot;
+--   ids from ARGV or records, so not declared in KEYS): call:<sid>, wait:<queue>:<skill>,
+--   ready:<queue>:<skill>, seat:<seat>, qcfg:<queue>, qstat:<queue>, timers, live,
+--   cnt:<kind>:<name>:<bucket>, events
 -- ARGV[1] now ms, ARGV[2] seat id, ARGV[3] kind ('transfer' | 'exclusion'), ARGV[4] target
 -- or topic, ARGV[5] '1' to keep the seat talking (warm transfer: it leaves the conference
 -- later; the call is marked 'warm') else '0', ARGV[6] 'check' (change nothing: is there a

@@ -1,5 +1,7 @@
 -- seat_remove.lua: take a seat out of the roster (admin), unless it has a call.
--- KEYS[1] center meta key
+-- KEYS[1] center meta key. Other keys, built from its {center} prefix (one cluster slot;
+--   ids from ARGV or records, so not declared in KEYS): ready:<queue>:<skill>, seat:<seat>,
+--   seats, logged:<queue>, timers
 -- ARGV[1] now ms, ARGV[2] seat id
 -- Returns JSON {ok} or {error='seat has a call in progress'}.
 local seat = str_arg(2, 64)

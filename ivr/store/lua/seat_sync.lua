@@ -1,6 +1,8 @@
 -- seat_sync.lua: write a seat's roster data (from config) without touching its live
 -- state; a ready or logged-in seat moves to its new sets and queues at once.
--- KEYS[1] center meta key
+-- KEYS[1] center meta key. Other keys, built from its {center} prefix (one cluster slot;
+--   ids from ARGV or records, so not declared in KEYS): call:<sid>, wait:<queue>:<skill>,
+--   ready:<queue>:<skill>, seat:<seat>, seats, logged:<queue>, qcfg:<queue>, timers, events
 -- ARGV[1] now ms, ARGV[2] seat id, ARGV[3] ready sets "queue|skill,..." ,
 -- ARGV[4] queues "q1,q2", ARGV[5] endpoint, ARGV[6] name
 -- Returns JSON {st, redirect}: the seat's state, and a call it was reserved for.

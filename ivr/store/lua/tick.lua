@@ -3,7 +3,10 @@
 -- callers who stopped polling the hold loop ('p:<sid>'), callback retries ('c:<sid>'), the
 -- next batch of callers of a queue nobody serves ('v:<queue>', drain() in acd.lua). Safe to
 -- run from every worker at once: each timer is claimed by ZREM inside this one script.
--- KEYS[1] center meta key
+-- KEYS[1] center meta key. Other keys, built from its {center} prefix (one cluster slot;
+--   ids from ARGV or records, so not declared in KEYS): call:<sid>, wait:<queue>:<skill>,
+--   ready:<queue>:<skill>, wskills:<queue>, seat:<seat>, logged:<queue>, qcfg:<queue>,
+--   qstat:<queue>, timers, live, cnt:<kind>:<name>:<bucket>, events
 -- ARGV[1] now ms, ARGV[2] at most this many timers per run, ARGV[3] calls live longer than
 -- this many ms without a final status callback are ended as 'stale' (0 = never)
 -- Returns JSON {n, redirect}: timers run, and calls a seat was reserved for (to be
