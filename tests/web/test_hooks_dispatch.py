@@ -40,7 +40,7 @@ async def test_every_documented_voice_webhook_is_dispatched(app_env: dict[str, A
 async def test_direct_answers_equal_fastapi_route_answers(app_env: dict[str, Any], phone: Phone,
                                                           svc: Services) -> None:
     dispatcher = _dispatcher(app_env["app"])
-    assert (await phone.post("/voice/incoming", **CALL)).status_code == 200
+    assert (await phone.post("/voice/incoming", True, **CALL)).status_code == 200
     wait = "/voice/wait?lang=zh-CN&loop=1&pos=1"
     requests = [(wait, True, {"CallSid": CALL["CallSid"]}),
                 (wait, False, {"CallSid": CALL["CallSid"]}),  # unsigned: 403

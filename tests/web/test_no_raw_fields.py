@@ -32,7 +32,7 @@ def raw_reads(source: str) -> list[tuple[int, str]]:
               and node.func.attr in ("get", "pop", "setdefault") and node.args
               and isinstance(node.args[0], ast.Constant)):
             key = node.args[0].value
-        if isinstance(key, str):
+        if isinstance(key, str) and isinstance(node, ast.expr):  # Subscript, Call: have lineno
             found.append((node.lineno, key))
     return found
 
