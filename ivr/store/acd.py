@@ -116,21 +116,12 @@ class Acd:
                 "ovn": int(ov.when_no_seats) if ov else 0,
             })
         await pipe.execute()
-        known = {s.id for s in cfg.roster.seats}
-        stale = cast(set[str], await self.redis.smembers(self.keys.seats())) - known
-        await self._run_many("seat_remove", [(sid,) for sid in sorted(stale)])
-        outs = await self._run_many("seat_sync", [
-            (seat.id, ",".join(f"{q}|{s}" for q, s in seat.ready_sets()), ",".join(seat.queues),
-             seat.endpoint, seat.name) for seat in cfg.roster.seats])
-        return [sid for out in outs for sid in out["redirect"]]
-
-    async def _run_many(self, name: str, arg_lists: list[tuple[str, ...]]) -> list[Result]:
-        """Run one script for each argument list, in order (config sync, not the hot path).
-
-        Sequential on purpose: a Redis Cluster client refuses EVALSHA in pipelines, and the
-        call simulator's virtual-time runtime expects the sync to finish in order.
-        """
-        return [await self._run(name, *args) for args in arg_lists]
+        # the whole roster in one script call (seats that left it removed there too)
+        out = await self._run("seat_sync", len(cfg.roster.seats), *[
+            arg for seat in cfg.roster.seats
+            for arg in (seat.id, ",".join(f"{q}|{s}" for q, s in seat.ready_sets()),
+                        ",".join(seat.queues), seat.endpoint, seat.name)])
+        return list(out["redirect"])
 
     def _limit(self, number: str) -> tuple[str, int, int]:
         """Repeated-call limit arguments: caller digest (never the number), calls, window ms."""

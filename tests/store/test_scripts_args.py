@@ -111,5 +111,5 @@ async def test_note_of_an_unknown_kind_is_refused(env: Env) -> None:
 
 async def test_seat_sync_refuses_missing_arguments_before_writing(env: Env) -> None:
     await env.ready("a1")
-    await refused(env, lambda: env.acd._run("seat_sync", "a1", "pool|any", "pool", "client:a1"),
+    await refused(env, lambda: env.acd._run("seat_sync", 1, "a1", "pool|any", "pool", "client:a1"),
                   match=None)

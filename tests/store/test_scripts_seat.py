@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -232,6 +233,38 @@ async def test_sync_writes_a_new_endpoint_of_an_offline_seat(env: Env) -> None:
     seat = await env.seat("a2")
     assert (seat["st"], seat["ep"], seat["name"]) == ("offline", "sip:a2@pbx.test", "New")
     assert await env.zset(env.keys.ready("pool", "any")) == []
+
+
+async def test_the_roster_is_synced_in_one_script_call_and_only_once(
+        env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every worker syncs after a config change: one call each; all but the first change nothing."""
+    calls: list[object] = []
+    real = env.acd._scripts["seat_sync"]
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setitem(env.acd._scripts, "seat_sync", counted)
+    cfg = dataclasses.replace(env.config, roster=_roster(endpoint="sip:a2@pbx.test"))
+    await env.acd.sync_config(cfg)
+    assert len(calls) == 1  # three seats, one script call
+    assert (await env.seat("a2"))["ep"] == "sip:a2@pbx.test"
+    before = await env.snapshot()
+    assert await env.acd.sync_config(cfg) == []  # another worker, the same roster
+    assert await env.snapshot() == before
+
+
+async def test_sync_keeps_a_seat_that_left_the_roster_during_a_call(env: Env) -> None:
+    await env.ready("a2")
+    await env.talking("CA1", "a2")
+    roster = Roster.model_validate({**ROSTER.model_dump(), "seats": [
+        s for s in ROSTER.model_dump()["seats"] if s["id"] != "a2"]})
+    args = [x for seat in roster.seats for x in (seat.id, "", "", "", "")]
+    res = await env.acd._run("seat_sync", len(roster.seats), *args)
+    assert res["kept"] == ["a2"]
+    assert await env.members(env.keys.seats()) == {"a1", "a2", "s1"}
+    assert (await env.seat("a2"))["st"] == "talking"
 
 
 # ---- seat_remove ----------------------------------------------------------------------
