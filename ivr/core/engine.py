@@ -11,12 +11,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ivr.core import flows as f
 from ivr.core import prompts
+from ivr.core.flows import (
+    MAX_STEPS,
+    RETRY_PROMPTS,
+    Exclusion,
+    Flow,
+    Goto,
+    Hours,
+    Menu,
+    Option,
+    Play,
+    Queue,
+    Say,
+    Transfer,
+)
 from ivr.core.hours import Schedule, is_open
 from ivr.core.numbers import Line
-
-MAX_STEPS = f.MAX_STEPS  # the one limit, shared with validation
 
 
 @dataclass(frozen=True)
@@ -128,12 +139,12 @@ class Step:
 class FlowBook:
     """Every revision of every flow, and which revision is current for new calls."""
 
-    revisions: dict[str, dict[int, f.Flow]] = field(default_factory=dict)
+    revisions: dict[str, dict[int, Flow]] = field(default_factory=dict)
     current: dict[str, int] = field(default_factory=dict)
     _languages: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def of(cls, flows: Mapping[str, f.Flow]) -> FlowBook:
+    def of(cls, flows: Mapping[str, Flow]) -> FlowBook:
         """A book holding one revision of each flow, all current."""
         book = cls()
         for fid, flow in flows.items():
@@ -141,11 +152,11 @@ class FlowBook:
             book.current[fid] = flow.revision
         return book
 
-    def latest(self, fid: str) -> f.Flow:
+    def latest(self, fid: str) -> Flow:
         """The current revision of a flow."""
         return self.revisions[fid][self.current[fid]]
 
-    def get(self, fid: str, rev: int) -> f.Flow:
+    def get(self, fid: str, rev: int) -> Flow:
         """A given revision of a flow, falling back to the current one if it is gone."""
         return self.revisions[fid].get(rev) or self.latest(fid)
 
@@ -156,9 +167,9 @@ class FlowBook:
             for flow in (fl for by_rev in self.revisions.values() for fl in by_rev.values()):
                 langs.add(flow.language)
                 for node in flow.nodes.values():
-                    if isinstance(node, f.Say):
+                    if isinstance(node, Say):
                         langs.update(node.texts)
-                    elif isinstance(node, f.Menu):
+                    elif isinstance(node, Menu):
                         langs.update(node.prompts)
                         langs.update(o.language for o in node.options.values() if o.language)
             self._languages = frozenset(langs)
@@ -186,7 +197,7 @@ def resume(book: FlowBook, line: Line, pos: Position, event: Event,
     node = flow.nodes.get(pos.node)
     if node is None:
         return start(book, line, ctx)
-    if not isinstance(node, f.Menu):
+    if not isinstance(node, Menu):
         return _run(book, line, flow, pos.node, lang, ctx)
     option = _choose(node, event)
     if option is not None:
@@ -200,7 +211,7 @@ def resume(book: FlowBook, line: Line, pos: Position, event: Event,
     return _gather(flow, line, pos.node, node, pos.tries + 1, lead, lang)
 
 
-def retry_prompt(menu: f.Menu, no_input: bool, lang: str) -> str:
+def retry_prompt(menu: Menu, no_input: bool, lang: str) -> str:
     """What a menu says before asking again: its own text, or the default in ``lang``.
 
     Chosen by which prompt it is (silence or a wrong key) and the call's language, so a
@@ -208,13 +219,13 @@ def retry_prompt(menu: f.Menu, no_input: bool, lang: str) -> str:
     """
     field = "no_input_prompt" if no_input else "invalid_prompt"
     text: str = getattr(menu, field)
-    defaults = f.RETRY_PROMPTS[field]
+    defaults = RETRY_PROMPTS[field]
     if text in defaults.values():
         return defaults.get(lang.split("-", 1)[0].lower(), text)
     return text
 
 
-def _choose(menu: f.Menu, event: Event) -> f.Option | None:
+def _choose(menu: Menu, event: Event) -> Option | None:
     if event.kind == "digits":
         # the first key pressed: '#' too, which is a key (the renderer sends no
         # finishOnKey then) and, when it is not an option, no match like any other
@@ -227,7 +238,7 @@ def _choose(menu: f.Menu, event: Event) -> f.Option | None:
     return None
 
 
-def _gather(flow: f.Flow, line: Line, nid: str, menu: f.Menu, tries: int,
+def _gather(flow: Flow, line: Line, nid: str, menu: Menu, tries: int,
             lead: Sequence[SayAction | PlayAction], lang: str) -> Step:
     hints = tuple(w for o in menu.options.values() for w in o.keywords if w.strip())
     text = menu.prompts.get(lang, menu.prompt)
@@ -237,7 +248,7 @@ def _gather(flow: f.Flow, line: Line, nid: str, menu: f.Menu, tries: int,
     return Step((gather,), pos, "gather", lang)
 
 
-def _run(book: FlowBook, line: Line, flow: f.Flow, nid: str, lang: str,
+def _run(book: FlowBook, line: Line, flow: Flow, nid: str, lang: str,
          ctx: Context) -> Step:
     """Walk nodes that need no input, collecting actions, until input or an end.
 
@@ -247,28 +258,28 @@ def _run(book: FlowBook, line: Line, flow: f.Flow, nid: str, lang: str,
     lead: list[SayAction | PlayAction] = []  # since then: the prompt of a menu, if one comes
     for _ in range(MAX_STEPS):
         node = flow.nodes[nid]
-        if isinstance(node, f.Say):
+        if isinstance(node, Say):
             lead.append(SayAction(fill(node.texts.get(lang, node.text), line), lang, flow.voice))
             nid = node.next
-        elif isinstance(node, f.Play):
+        elif isinstance(node, Play):
             lead.append(PlayAction(node.url))
             nid = node.next
-        elif isinstance(node, f.Hours):
+        elif isinstance(node, Hours):
             schedule = ctx.schedules.get(node.schedule)
             nid = node.open if schedule is None or is_open(schedule, ctx.now) else node.closed
-        elif isinstance(node, f.Goto):
+        elif isinstance(node, Goto):
             flow = book.latest(node.flow)
             nid = flow.start
-        elif isinstance(node, f.Menu):
+        elif isinstance(node, Menu):
             step = _gather(flow, line, nid, node, 0, lead, lang)
             return Step((*said, *step.actions), step.position, step.outcome, lang)
-        elif isinstance(node, f.Exclusion):
+        elif isinstance(node, Exclusion):
             said += [*lead, ExclusionAction(node.topic, lang)]
             lead = []
             if not node.next:
                 return Step((*said, HangupAction()), None, "exclusion", lang)
             nid = node.next
-        elif isinstance(node, f.Queue):
+        elif isinstance(node, Queue):
             action = EnqueueAction(
                 node.queue or line.queue,
                 node.skill or line.skill,
@@ -276,7 +287,7 @@ def _run(book: FlowBook, line: Line, flow: f.Flow, nid: str, lang: str,
                 line.widen_after,
             )
             return Step((*said, *lead, action), None, "queue", lang)
-        elif isinstance(node, f.Transfer):
+        elif isinstance(node, Transfer):
             if node.text:
                 lead.append(SayAction(fill(node.text, line), lang, flow.voice))
             fb = Position(flow.id, flow.revision, node.fallback, 0, lang) if node.fallback else None

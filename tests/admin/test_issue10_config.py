@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ivr.core.engine import MAX_STEPS
+from ivr.core.flows import MAX_STEPS
 from ivr.web.services import Services
 from tests.conftest import Phone
 from tests.flows.conftest import ADMIN, MONITOR, chain, problems

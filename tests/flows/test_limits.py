@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ivr.core.engine import MAX_STEPS
+from ivr.core.flows import MAX_STEPS
 from tests.conftest import Phone
 from tests.flows.conftest import ADMIN, MONITOR, Admin, chain, problems
 from tests.twiml_helpers import says
