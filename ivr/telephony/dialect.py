@@ -98,10 +98,10 @@ class TwilioDialect:
 
     def read(self, url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, str] | None:
         """Verify and parse from one parse of the form."""
-        multi = self._multi(body)
-        if not self._checker.valid(url, multi, header(headers, "X-Twilio-Signature")):
+        pairs = form_pairs(body.decode("utf-8", "replace"))
+        if not self._checker.valid_pairs(url, pairs, header(headers, "X-Twilio-Signature")):
             return None
-        return {k: v[-1] for k, v in multi.items()}
+        return dict(pairs)
 
 
 class JambonzDialect:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import unquote
 
 from twilio.request_validator import RequestValidator
@@ -31,6 +31,12 @@ def form_pairs(text: str) -> list[tuple[str, str]]:
             value = unquote(value.replace("+", " "), errors="replace")
         pairs.append((name, value))
     return pairs
+
+
+def _pairs(params: Mapping[str, str] | Mapping[str, list[str]]) -> list[tuple[str, str]]:
+    """Parameters as (name, value) pairs, a name with several values once per value."""
+    return [(name, value) for name, values in params.items()
+            for value in ([values] if isinstance(values, str) else values)]
 
 
 class _Multi(dict[str, list[str]]):
@@ -61,20 +67,24 @@ class SignatureChecker:
 
     def compute(self, url: str, params: Mapping[str, str] | Mapping[str, list[str]]) -> str:
         """Twilio's signature of ``url`` and ``params`` (``RequestValidator.compute_signature``)."""
-        parts = [url]
-        for name in sorted(params):
-            values = params[name]
-            if isinstance(values, str):
-                parts += (name, values)
-            else:
-                for value in sorted(set(values)):
-                    parts += (name, value)
-        digest = hmac.digest(self._key, "".join(parts).encode("utf-8"), "sha1")
+        return self.compute_pairs(url, _pairs(params))
+
+    def compute_pairs(self, url: str, pairs: Iterable[tuple[str, str]]) -> str:
+        """Twilio's signature of ``url`` and the form's (name, value) pairs, in any order.
+
+        Names sorted, each name's distinct values sorted: the distinct pairs, sorted.
+        """
+        text = url + "".join([name + value for name, value in sorted(set(pairs))])
+        digest = hmac.digest(self._key, text.encode("utf-8"), "sha1")
         return base64.b64encode(digest).decode("ascii")
 
     def valid(self, url: str, params: dict[str, str] | dict[str, list[str]],
               signature: str | None) -> bool:
-        """Whether ``signature`` is Twilio's for this URL and POST parameters.
+        """Whether ``signature`` is Twilio's for this URL and POST parameters."""
+        return self.valid_pairs(url, _pairs(params), signature)
+
+    def valid_pairs(self, url: str, pairs: list[tuple[str, str]], signature: str | None) -> bool:
+        """Whether ``signature`` is Twilio's for this URL and the form's (name, value) pairs.
 
         One HMAC over the exact public URL first (the common case, cheap); only when that
         fails does Twilio's own ``validate`` try its URL variants (ports) as well.
@@ -83,9 +93,11 @@ class SignatureChecker:
             return True
         if not signature:
             return False
-        if hmac.compare_digest(self.compute(url, params).encode(), signature.encode("utf-8")):
+        if hmac.compare_digest(self.compute_pairs(url, pairs).encode(), signature.encode("utf-8")):
             return True
-        multi = _Multi({k: v if isinstance(v, list) else [v] for k, v in params.items()})
+        multi = _Multi()
+        for name, value in pairs:
+            multi.setdefault(name, []).append(value)
         return bool(self._validator.validate(url, multi, signature))
 
     def sign(self, url: str, params: dict[str, str]) -> str:

@@ -39,16 +39,41 @@ _IN_ATTRIBUTE = re.compile('[&<>"\n\r\t]')
 _IN_TEXT = re.compile("[&<>]")
 
 
+def _entity(m: re.Match[str]) -> str:
+    return _ENTITIES[m.group(0)]
+
+
 def _escape(text: str, in_attribute: bool) -> str:
     """``text`` escaped for an attribute value or for element text."""
-    return (_IN_ATTRIBUTE if in_attribute else _IN_TEXT).sub(lambda m: _ENTITIES[m.group(0)], text)
+    return (_IN_ATTRIBUTE if in_attribute else _IN_TEXT).sub(_entity, text)
 
 
-def _template(xml: str) -> tuple[str, dict[int, bool]]:
-    """A rendered shape, and for each of its slots whether it sits in an attribute value."""
-    where = {int(m.group(1)): xml.rfind("<", 0, m.start()) > xml.rfind(">", 0, m.start())
-             for m in _SLOT.finditer(xml)}
-    return xml, where
+# A template: the text between its slots, and each slot's value index and whether it sits
+# in an attribute value (``(index, in_attribute)``); len(texts) == len(slots) + 1.
+Template = tuple[list[str], list[tuple[int, bool]]]
+
+
+def _template(xml: str) -> Template:
+    """A rendered shape cut at its slots."""
+    texts: list[str] = []
+    slots: list[tuple[int, bool]] = []
+    end = 0
+    for m in _SLOT.finditer(xml):
+        texts.append(xml[end:m.start()])
+        slots.append((int(m.group(1)), xml.rfind("<", 0, m.start()) > xml.rfind(">", 0, m.start())))
+        end = m.end()
+    texts.append(xml[end:])
+    return texts, slots
+
+
+def _fill(template: Template, values: list[str]) -> str:
+    """The template with each slot's value made XML-safe and escaped in."""
+    texts, slots = template
+    out = [texts[0]]
+    for (index, in_attribute), text in zip(slots, texts[1:], strict=True):
+        out.append(_escape(xml_safe(values[index]), in_attribute))
+        out.append(text)
+    return "".join(out)
 
 
 def _slot(value: str, values: list[str]) -> str:
@@ -74,6 +99,23 @@ def _shape(v: d.Verb, values: list[str]) -> d.Verb:
     return v
 
 
+def _key(v: d.Verb, values: list[str]) -> object:
+    """What makes ``v``'s shape, its free text put into ``values`` in ``_shape``'s order.
+
+    The verbs of a hold-loop turn without building placeholder verbs; others by ``_shape``.
+    """
+    kind = type(v)
+    if kind is d.Say:
+        values.append(v.text)  # type: ignore[union-attr]
+        return (kind, v.lang)  # type: ignore[union-attr]
+    if kind is d.Play or kind is d.Redirect:
+        values.append(v.url)  # type: ignore[union-attr]
+        return kind
+    if kind is d.Pause or kind is d.Hangup:
+        return v
+    return _shape(v, values)
+
+
 class TwimlRenderer:
     """Doc -> TwiML text, voices from the speech table."""
 
@@ -81,7 +123,7 @@ class TwimlRenderer:
 
     def __init__(self, speech: SpeechTable) -> None:
         self._speech = speech
-        self._templates: dict[d.Doc, tuple[str, dict[int, bool]]] = {}
+        self._templates: dict[tuple[object, ...], Template] = {}
 
     def render(self, document: d.Doc) -> str:
         """The TwiML of ``document`` (an empty ``<Response/>`` for an empty one).
@@ -93,17 +135,15 @@ class TwimlRenderer:
         builder path every time; both give the same document (tests compare them).
         """
         values: list[str] = []
-        shape = d.Doc(tuple(_shape(v, values) for v in document.verbs))
-        found = self._templates.get(shape)
+        key = tuple([_key(v, values) for v in document.verbs])
+        found = self._templates.get(key)
         if found is None:
             if len(self._templates) >= MAX_TEMPLATES:
                 self._templates.clear()
-            found = self._templates[shape] = _template(self.render_built(shape))
-        template, in_attribute = found
-        if not values:
-            return template
-        return _SLOT.sub(lambda m: _escape(xml_safe(values[int(m.group(1))]),
-                                           in_attribute[int(m.group(1))]), template)
+            placeholders: list[str] = []
+            shape = d.Doc(tuple(_shape(v, placeholders) for v in document.verbs))
+            found = self._templates[key] = _template(self.render_built(shape))
+        return _fill(found, values)
 
     def render_built(self, document: d.Doc) -> str:
         """The TwiML of ``document`` built with the ``twilio`` builder."""

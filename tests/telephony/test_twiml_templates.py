@@ -63,3 +63,22 @@ def test_documents_of_one_shape_share_a_template_and_the_cache_is_bounded() -> N
     for n in range(MAX_TEMPLATES + 10):
         renderer.render(d.doc(d.Pause(n % 100 + 1), d.DialSeat(f"client:s{n}", 20, "a", "b")))
     assert len(renderer._templates) <= MAX_TEMPLATES
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(verb, min_size=1, max_size=4), st.lists(verb, min_size=1, max_size=4))
+def test_a_template_is_never_filled_for_another_shape(first: list[d.Verb],
+                                                      second: list[d.Verb]) -> None:
+    # a fresh renderer, so the second document meets exactly the first one's template
+    renderer = TwimlRenderer(SpeechTable.standard())
+    for verbs in (first, second, first):
+        document = d.Doc(tuple(verbs))
+        assert canonical(renderer.render(document)) == canonical(renderer.render_built(document))
+
+
+def test_says_in_other_languages_and_other_pauses_are_other_shapes() -> None:
+    renderer = TwimlRenderer(SpeechTable.standard())
+    for lang, seconds in (("zh-CN", 10), ("en-US", 10), ("en-US", 20), ("zh-TW", 20)):
+        document = d.doc(d.Say("hello", lang), d.Pause(seconds), d.Redirect("https://ivr.test/w"))
+        assert renderer.render(document) == renderer.render_built(document)
+    assert len(renderer._templates) == 4
