@@ -183,6 +183,24 @@ async def test_a_drain_stops_when_a_seat_logs_in_again(env: Env) -> None:
     assert "v:sub" not in await env.timers()
 
 
+async def test_removing_or_moving_the_last_logged_in_seat_drains_the_queue(env: Env) -> None:
+    """Not only a logout: a queue left with nobody by an admin's change overflows too."""
+    sids = await _sub_callers(env, 2)
+    assert (await env.acd.remove_seat("s1"))["ok"] is True
+    assert "v:sub" in await env.timers()  # the tick moves them (and redirects any reserved)
+    await env.acd.tick()
+    assert await env.zset(env.keys.wait("pool", "any")) == sids
+
+
+async def test_a_roster_change_that_empties_a_queue_drains_it(env: Env) -> None:
+    sids = await _sub_callers(env, 2)
+    data = ROSTER.model_dump()
+    data["seats"] = [s | {"queues": ("pool",)} if s["id"] == "s1" else s for s in data["seats"]]
+    await env.acd.sync_config(dataclasses.replace(env.config, roster=Roster.model_validate(data)))
+    assert await env.zset(env.keys.wait("sub", "any")) == []
+    assert await env.zset(env.keys.wait("pool", "any")) == sids
+
+
 # ---- seat_sync ------------------------------------------------------------------------
 
 def _roster(**seat_changes: object) -> Roster:

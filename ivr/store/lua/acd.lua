@@ -86,6 +86,13 @@ overflow = function(sid)
   return place(sid)
 end
 
+-- Forget where the last drain of a queue stopped (qstat 'drain:<skill>' of each skill).
+local function drain_forget(q)
+  for _, skill in ipairs(redis.call('SMEMBERS', K.wskills(q))) do
+    redis.call('HDEL', K.qstat(q), 'drain:' .. skill)
+  end
+end
+
 -- Move at most n callers of queue q to its overflow queue while nobody is logged in to q
 -- (the last seat logged out): skill by skill, best score first, from where the last batch
 -- stopped. A call that overflowed into q already stays; the last such call a batch passed
@@ -115,18 +122,36 @@ local function drain(q, n, redirect)
     if passed then redis.call('HSET', K.qstat(q), field, passed) end
   end
   if active and n <= 0 then return false end
-  for _, skill in ipairs(skills) do redis.call('HDEL', K.qstat(q), 'drain:' .. skill) end
+  drain_forget(q)
   return true
 end
 
 -- Start moving the callers of a queue that nobody serves any more (a seat left it) to its
--- overflow queue: a first batch now, the rest by the tick ('v:<queue>' timer, tick.lua).
+-- overflow queue: a first batch now when redirect is a list (calls reserved on the way are
+-- appended), the rest (or all, redirect nil) by the tick ('v:<queue>' timer, tick.lua).
 local function drain_start(q, redirect)
   if not overflows_when_empty(q, hash(K.qcfg(q))) then return end
-  for _, skill in ipairs(redis.call('SMEMBERS', K.wskills(q))) do
-    redis.call('HDEL', K.qstat(q), 'drain:' .. skill)
+  drain_forget(q)  -- a new drain starts at the head: calls may have come in ahead
+  if not redirect or not drain(q, C.DRAIN_BATCH, redirect) then
+    redis.call('ZADD', K.timers(), NOW, 'v:' .. q)
   end
-  if not drain(q, C.DRAIN_BATCH, redirect) then redis.call('ZADD', K.timers(), NOW, 'v:' .. q) end
+end
+
+-- Take a seat out of the roster unless it has a call (the seat table's 'remove'): out of
+-- its ready sets and logged-in sets, its wrap-up timer and hash gone; a queue it leaves with
+-- nobody logged in drains to its overflow queue (by the tick). Returns true if done.
+local function remove_seat(seat)
+  local sk = K.seat(seat)
+  if not allows(KIND.seat, redis.call('HGET', sk, SF.st), E.seat.remove) then return false end
+  seat_unready(seat)
+  for q in string.gmatch(redis.call('HGET', sk, SF.qs) or '', '[^,]+') do
+    redis.call('SREM', K.logged(q), seat)
+    drain_start(q, nil)
+  end
+  redis.call('ZREM', K.timers(), 'w:' .. seat)
+  redis.call('SREM', K.seats(), seat)
+  redis.call('DEL', sk)
+  return true
 end
 
 -- Where a call stands: table with st and, when waiting, its position and queue figures.

@@ -135,18 +135,3 @@ end
 local function keep_record(ck)
   redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
 end
-
--- Take a seat out of the roster unless it has a call (the seat table's 'remove'): out of
--- its ready sets and logged-in sets, its wrap-up timer and hash gone. Returns true if done.
-local function remove_seat(seat)
-  local sk = K.seat(seat)
-  if not allows(KIND.seat, redis.call('HGET', sk, SF.st), E.seat.remove) then return false end
-  seat_unready(seat)
-  for q in string.gmatch(redis.call('HGET', sk, SF.qs) or '', '[^,]+') do
-    redis.call('SREM', K.logged(q), seat)
-  end
-  redis.call('ZREM', K.timers(), 'w:' .. seat)
-  redis.call('SREM', K.seats(), seat)
-  redis.call('DEL', sk)
-  return true
-end

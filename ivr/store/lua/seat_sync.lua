@@ -5,7 +5,8 @@
 -- changes nothing, so the workers that all sync after a config change do the work once.
 -- KEYS[1] center meta key. Other keys, built from its {center} prefix (one cluster slot;
 --   ids from ARGV or records, so not declared in KEYS): call:<sid>, wait:<queue>:<skill>,
---   ready:<queue>:<skill>, seat:<seat>, seats, logged:<queue>, qcfg:<queue>, timers, events
+--   ready:<queue>:<skill>, wskills:<queue>, seat:<seat>, seats, logged:<queue>,
+--   qcfg:<queue>, qstat:<queue>, timers, cnt:<kind>:<name>:<bucket>, events
 -- ARGV[1] now ms, ARGV[2] n, the number of seats, then five arguments a seat:
 -- ARGV[3 + 5i] seat id, ARGV[4 + 5i] ready sets "queue|skill,...", ARGV[5 + 5i] queues
 -- "q1,q2", ARGV[6 + 5i] endpoint, ARGV[7 + 5i] name (i = 0 .. n - 1)
@@ -38,15 +39,18 @@ local function sync(seat, sets, qs, ep, name)
   local sk = K.seat(seat)
   local st = redis.call('HGET', sk, SF.st) or S.seat.offline
   if st == S.seat.ready then seat_unready(seat) end
+  local left = {}  -- the queues it was logged in to
   if st ~= S.seat.offline then
     for q in string.gmatch(redis.call('HGET', sk, SF.qs) or '', '[^,]+') do
       redis.call('SREM', K.logged(q), seat)
+      left[#left + 1] = q
     end
   end
   redis.call('HSET', sk, SF.sets, sets, SF.qs, qs, SF.ep, ep, SF.name, name, SF.st, st)
   redis.call('SADD', K.seats(), seat)
   if st ~= S.seat.offline then
     for q in string.gmatch(qs, '[^,]+') do redis.call('SADD', K.logged(q), seat) end
+    for _, q in ipairs(left) do drain_start(q, redirect) end  -- nobody left in it?
   end
   if st == S.seat.ready then
     local got = seat_ready(seat)
