@@ -24,7 +24,8 @@ async def test_line_changes_merge_mode_for_the_next_call(app_env: dict[str, Any]
                                                          svc: Services) -> None:
     c = client(app_env)
     resp = await c.get("/api/lines/12328", headers=MONITOR)
-    assert resp.status_code == 200 and resp.json()["data"]["mode"] == "dual"
+    assert resp.status_code == 200
+    assert resp.json()["data"]["mode"] == "dual"
     etag = resp.headers["ETag"]
     line = resp.json()["data"] | {"mode": "whole", "flow": "whole-merge",
                                   "notice": "12328交通运输热线已并入12345。"}
@@ -34,7 +35,8 @@ async def test_line_changes_merge_mode_for_the_next_call(app_env: dict[str, Any]
     root = await phone.twiml("/voice/incoming", CallSid="CA1", From="+8613800000000", To="12328")
     assert says(root)[0] == "12328交通运输热线已并入12345。"
     audit = (await c.get("/api/audit", headers=MONITOR)).json()
-    assert audit[0]["action"] == "update" and audit[0]["resource"] == "12328"
+    assert audit[0]["action"] == "update"
+    assert audit[0]["resource"] == "12328"
     assert audit[0]["change"]["before"]["mode"] == "dual"
     assert audit[0]["change"]["after"]["mode"] == "whole"
     assert audit[0]["who"] == "admin"
@@ -64,7 +66,8 @@ async def test_queue_in_use_cannot_be_deleted_and_says_by_whom(app_env: dict[str
     resp = await c.delete("/api/queues/sub-12366", headers={**ADMIN, "If-Match": etag})
     assert resp.status_code == 422
     text = resp.text
-    assert "12366" in text and "sub-12366" in text
+    assert "12366" in text
+    assert "sub-12366" in text
     assert any(q.id == "sub-12366" for q in svc.config.roster.queues)
 
 
@@ -72,7 +75,8 @@ async def test_seat_for_missing_queue_is_refused(app_env: dict[str, Any]) -> Non
     c = client(app_env)
     seat = {"id": "n01", "endpoint": "client:n01", "queues": ["nowhere"]}
     resp = await c.put("/api/roster/n01", json=seat, headers={**ADMIN, "If-None-Match": "*"})
-    assert resp.status_code == 422 and "nowhere" in resp.text
+    assert resp.status_code == 422
+    assert "nowhere" in resp.text
 
 
 async def test_new_seat_can_log_in_and_take_calls(app_env: dict[str, Any], phone: Phone) -> None:
@@ -92,12 +96,15 @@ async def test_bad_input_names_the_problem_and_changes_nothing(app_env: dict[str
     etag = (await c.get("/api/lines/12328", headers=MONITOR)).headers["ETag"]
     h = {**ADMIN, "If-Match": etag, "Content-Type": "application/json"}
     bad_json = await c.put("/api/lines/12328", content=b"{not json", headers=h)
-    assert bad_json.status_code == 422 and "json" in bad_json.text.lower()
+    assert bad_json.status_code == 422
+    assert "json" in bad_json.text.lower()
     unknown = await c.put("/api/lines/12328", json={"number": "12328", "colour": "red"}, headers=h)
-    assert unknown.status_code == 422 and "colour" in unknown.text
+    assert unknown.status_code == 422
+    assert "colour" in unknown.text
     wrong_type = await c.put("/api/lines/12328", json={"number": "12328", "name": "x", "mode": 7,
                                                       "queue": "pool", "flow": "dual-number"}, headers=h)
-    assert wrong_type.status_code == 422 and "mode" in wrong_type.text
+    assert wrong_type.status_code == 422
+    assert "mode" in wrong_type.text
     huge = await c.put("/api/lines/12328", content=b"x" * 300_000, headers=h)
     assert huge.status_code == 413
     assert svc.config.version == before
@@ -129,12 +136,14 @@ async def test_flow_revision_publish_and_calls_keep_their_revision(
     saved = await c.put("/api/flows/entry-12345", json={"flow": new, "message": "new greeting"},
                         headers={**ADMIN, "If-Match": etag})
     assert saved.status_code == 200, saved.text
-    assert saved.json()["draft"] == 2 and saved.json()["published"] == 1
+    assert saved.json()["draft"] == 2
+    assert saved.json()["published"] == 1
     check = await c.post("/api/flows/entry-12345/validate?revision=2", headers=MONITOR)
     assert check.json()["valid"] is True
     pub = await c.post("/api/flows/entry-12345/publish", json={"revision": 2},
                        headers={**ADMIN, "If-Match": saved.headers["ETag"]})
-    assert pub.status_code == 200 and pub.json()["published"] == 2
+    assert pub.status_code == 200
+    assert pub.json()["published"] == 2
     # a new call hears revision 2
     root2 = await phone.twiml("/voice/incoming", CallSid="CA2", From="+8613800000000", To="12345")
     assert says(root2)[0] == "新版问候语。"
@@ -144,10 +153,12 @@ async def test_flow_revision_publish_and_calls_keep_their_revision(
     # rollback to revision 1
     rb = await c.post("/api/flows/entry-12345/rollback", json={"revision": 1},
                       headers={**ADMIN, "If-Match": pub.headers["ETag"]})
-    assert rb.status_code == 200 and rb.json()["published"] == 1
+    assert rb.status_code == 200
+    assert rb.json()["published"] == 1
     revs = (await c.get("/api/flows/entry-12345/revisions", headers=MONITOR)).json()
     assert [r["revision"] for r in revs] == [1, 2]
-    assert revs[1]["message"] == "new greeting" and revs[1]["author"] == "admin"
+    assert revs[1]["message"] == "new greeting"
+    assert revs[1]["author"] == "admin"
 
 
 async def test_invalid_revision_cannot_be_published(app_env: dict[str, Any], svc: Services) -> None:

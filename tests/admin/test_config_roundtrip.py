@@ -66,8 +66,10 @@ def test_loop_without_input_and_duplicate_key_are_errors(tmp_path: Path) -> None
         "  b: {kind: say, text: ho, next: a}\n",
         encoding="utf-8")
     res = CliRunner().invoke(main, ["config", "validate", str(tmp_path)])
-    assert res.exit_code == 1 and "loops without caller input" in res.output
+    assert res.exit_code == 1
+    assert "loops without caller input" in res.output
     (tmp_path / "flows" / "loop.yaml").write_text(
         "id: loop\nstart: a\nstart: b\nnodes: {}\n", encoding="utf-8")
     res = CliRunner().invoke(main, ["config", "validate", str(tmp_path)])
-    assert res.exit_code == 1 and "duplicate key 'start'" in res.output
+    assert res.exit_code == 1
+    assert "duplicate key 'start'" in res.output

@@ -83,7 +83,8 @@ async def test_a_bad_prompt_kept_as_a_draft_cannot_be_published(
     assert draft.status_code == 200, draft.text  # a draft may be wrong: it runs no call
     version = svc.config.version
     check = (await c.post("/api/flows/live/validate", headers=MONITOR)).json()
-    assert check["revision"] == 2 and check["valid"] is False, check
+    assert check["revision"] == 2, check
+    assert check["valid"] is False, check
     assert [p["where"] for p in check["problems"]] == ["flow live node hello"], check
     pub = await c.post("/api/flows/live/publish", json={"revision": 2},
                        headers={**ADMIN, "If-Match": draft.headers["ETag"]})
