@@ -44,15 +44,18 @@ def test_archive_once_then_report(redis_url: str, center: str, db_url: str,
         assert rows["total"][2] == "3"
         res = runner.invoke(main, ["report", "--group", "department", "--period", "month",
                                    "--value", "2027-01", "--rank"], env=env)
-        assert res.exit_code == 0 and "12345政务服务便民热线中心" in res.output
+        assert res.exit_code == 0
+        assert "12345政务服务便民热线中心" in res.output
         out = tmp_path / "q1.xlsx"
         res = runner.invoke(main, ["report", "--period", "quarter", "--value", "2027-Q1",
                                    "--format", "xlsx", "--output", str(out)], env=env)
         assert res.exit_code == 0, res.output
         ws = openpyxl.load_workbook(out).active
-        assert ws["A2"].value in (None, "") and ws.cell(2, 3).value == 3  # the center row: 3 offered
+        assert ws["A2"].value in (None, "")  # the center row: 3 offered
+        assert ws.cell(2, 3).value == 3
         res = runner.invoke(main, ["report", "--period", "month", "--value", "2027-13"], env=env)
-        assert res.exit_code == 2 and "YYYY-MM" in res.output
+        assert res.exit_code == 2
+        assert "YYYY-MM" in res.output
     finally:
         redis.delete(key)
         redis.close()
@@ -93,11 +96,13 @@ def test_archive_prune_applies_the_retention(redis_url: str, center: str, db_url
         assert runner.invoke(main, ["archive", "--once"], env=env).exit_code == 0
         res = runner.invoke(main, ["archive", "--prune"], env=env)
         assert res.exit_code == 0, res.output
-        assert "deleted 1 call records" in res.output and "erased 1 callers" in res.output
+        assert "deleted 1 call records" in res.output
+        assert "erased 1 callers" in res.output
         rows = asyncio.run(callers(db_url, center))
         assert rows == {"MID": None, "NEW": "138****5678"}
         res = runner.invoke(main, ["archive", "--prune"], env=env)
-        assert "deleted 0 call records" in res.output and "erased 0 callers" in res.output
+        assert "deleted 0 call records" in res.output
+        assert "erased 0 callers" in res.output
     finally:
         redis.delete(key)
         redis.close()

@@ -58,12 +58,19 @@ async def test_calls_and_seats_are_archived_with_rollups(redis: Redis, center: s
     async with engine.connect() as conn:
         row = (await conn.execute(select(CALLS).where(CALLS.c.center == center,
                                                       CALLS.c.sid == "CA1"))).one()
-    assert row.outcome == "answered" and row.talk_ms == 120_000 and row.caller == "138****5678"
-    assert "cbn" not in (row.extra or "") and "+8613800000000" not in (row.extra or "")
+    assert row.outcome == "answered"
+    assert row.talk_ms == 120_000
+    assert row.caller == "138****5678"
+    assert "cbn" not in (row.extra or "")
+    assert "+8613800000000" not in (row.extra or "")
     assert json.loads(row.extra) == {"st": "ended", "zz_new": "kept"}
     line = await rollup(engine, center, "line", "12345")
-    assert line["calls"] == 2 and line["offered"] == 2 and line["answered"] == 1
-    assert line["abandoned"] == 1 and line["abandoned_short"] == 1 and line["sl_answered"] == 1
+    assert line["calls"] == 2
+    assert line["offered"] == 2
+    assert line["answered"] == 1
+    assert line["abandoned"] == 1
+    assert line["abandoned_short"] == 1
+    assert line["sl_answered"] == 1
     assert (await rollup(engine, center, "seat", "p01"))["st_ms:ready"] == 60_000
     pending = await redis.xpending(Keys(center).events(), GROUP)
     assert pending["pending"] == 0
@@ -92,8 +99,12 @@ async def test_redelivery_changes_nothing_and_later_versions_supersede(
                                                dept="市场监督管理局"))
     await a.drain()
     after = await rollup(engine, center, "line", "12345")
-    assert after["answered"] == 1 and after["rated"] == 1 and after["rated_1"] == 1
-    assert after["disposed"] == 1 and after["resolved"] == 1 and after["cat:complaint"] == 1
+    assert after["answered"] == 1
+    assert after["rated"] == 1
+    assert after["rated_1"] == 1
+    assert after["disposed"] == 1
+    assert after["resolved"] == 1
+    assert after["cat:complaint"] == 1
     assert await count_rows(engine, CALLS, center) == 1
     assert await count_rows(engine, SEATS, center) == 1
 
@@ -110,7 +121,8 @@ async def test_an_older_version_arriving_late_is_ignored(redis: Redis, center: s
     from ivr.archive.decode import decode
     batch = decode([("1-0", {"e": "call", "d": json.dumps(answered("CA1"))})])
     written = await a.write(batch)
-    assert written.stale == 1 and written.calls == 0
+    assert written.stale == 1
+    assert written.calls == 0
     assert (await rollup(engine, center, "line", "12345"))["rated_3"] == 1
     assert newer
 
@@ -143,7 +155,8 @@ async def test_malformed_events_are_skipped_not_blocking(redis: Redis, center: s
     a = archiver(redis, center, engine)
     await a.start()
     assert await a.drain() == 3
-    assert a.totals.rejected == 2 and a.totals.calls == 1
+    assert a.totals.rejected == 2
+    assert a.totals.calls == 1
 
 
 async def test_a_failed_write_keeps_the_events_for_the_next_round(

@@ -81,5 +81,6 @@ def test_history_page_shows_trends_and_the_report(live_server: LiveServer,  # no
     assert dl.value.suggested_filename == "report-department.csv"
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "history.png"), full_page=True)
-    assert errors == [] and external == []
+    assert errors == []
+    assert external == []
     page.close()

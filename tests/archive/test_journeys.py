@@ -86,16 +86,21 @@ async def test_webhook_calls_are_archived_and_reports_match_the_live_monitor(
             assert rows[number][k] == rates["lines"][number][k], (number, k)
     r = rows["12328"]
     assert (r["offered"], r["answered"], r["abandoned"], r["abandoned_short"]) == (4, 2, 2, 1)
-    assert r["talk_max_seconds"] == 200 and r["talk_avg_seconds"] == 145
-    assert r["satisfaction_rate"] == 0.5 and r["resolution_rate"] == 0.5
+    assert r["talk_max_seconds"] == 200
+    assert r["talk_avg_seconds"] == 145
+    assert r["satisfaction_rate"] == 0.5
+    assert r["resolution_rate"] == 0.5
     assert rows["12345"]["transfers"] == {"police": 1}
     raw = (await client.get("/api/reports", params={"group": "line", "source": "raw"},
                             headers=MON)).json()
-    assert raw["rows"] == report["rows"] and raw["total"] == report["total"]
+    assert raw["rows"] == report["rows"]
+    assert raw["total"] == report["total"]
     seat = (await client.get("/api/reports/seats/p01", params={"period": "day"},
                              headers=MON)).json()
-    assert seat["record"]["answered"] == 2 and seat["record"]["handled_seconds"] == 290
-    assert seat["record"]["ready_seconds"] == 5 and seat["record"]["occupancy"] is not None
+    assert seat["record"]["answered"] == 2
+    assert seat["record"]["handled_seconds"] == 290
+    assert seat["record"]["ready_seconds"] == 5
+    assert seat["record"]["occupancy"] is not None
 
 
 async def test_exports_and_ranking(app_env: dict[str, Any], phone: Phone, svc: Services,
@@ -105,15 +110,18 @@ async def test_exports_and_ranking(app_env: dict[str, Any], phone: Phone, svc: S
     await caught_up(svc, app_env["app"])
     resp = await client.get("/api/reports", params={"group": "department", "format": "csv"},
                             headers=MON)
-    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/csv")
     table = list(csv.reader(io.StringIO(resp.text.lstrip("\ufeff"))))
     assert table[0][:4] == ["key", "name", "offered", "answered"]
-    assert table[-1][0] == "total" and table[-1][2] == "4"  # offered; the transfer never queued
+    assert table[-1][0] == "total"
+    assert table[-1][2] == "4"  # offered; the transfer never queued
     resp = await client.get("/api/reports", params={"group": "hour", "format": "xlsx"},
                             headers=MON)
     assert resp.status_code == 200
     ws = openpyxl.load_workbook(io.BytesIO(resp.content)).active
-    assert ws["A1"].value == "key" and ws.max_row >= 3
+    assert ws["A1"].value == "key"
+    assert ws.max_row >= 3
     rank = (await client.get("/api/reports/departments/ranking", headers=MON)).json()
     assert [r["rank"] for r in rank["rows"]] == list(range(1, len(rank["rows"]) + 1))
     assert {r["key"] for r in rank["rows"]} >= {"12345政务服务便民热线中心"}
@@ -124,10 +132,12 @@ async def test_bad_input_gets_a_4xx_naming_the_problem(app_env: dict[str, Any]) 
     assert (await client.get("/api/reports")).status_code == 401
     bad = await client.get("/api/reports", params={"period": "month", "value": "2027-13"},
                            headers=MON)
-    assert bad.status_code == 422 and "YYYY-MM" in bad.text
+    assert bad.status_code == 422
+    assert "YYYY-MM" in bad.text
     bad = await client.get("/api/reports", params={"period": "range", "from": "2027-02-01",
                                                    "to": "2027-01-01"}, headers=MON)
-    assert bad.status_code == 422 and "before it starts" in bad.text
+    assert bad.status_code == 422
+    assert "before it starts" in bad.text
     bad = await client.get("/api/reports", params={"group": "planet"}, headers=MON)
     assert bad.status_code == 422
     assert (await client.get("/api/reports/seats/nobody", headers=MON)).status_code == 404
@@ -149,12 +159,16 @@ async def test_callback_number_is_kept_only_until_the_callback_ends(
     await answer_and_finish(phone, clock, "CA1", "p01")
     await phone.twiml(created[0]["status_callback"], CallSid="CBleg1", CallStatus="completed")
     info = await svc.store().call_info("CA1")
-    assert info["st"] == "ended" and "cbn" not in info, info
+    assert info["st"] == "ended", info
+    assert "cbn" not in info, info
     await caught_up(svc, app_env["app"])
     engine = app_env["app"].state.archive.engine
     async with engine.connect() as conn:
         row = (await conn.execute(select(CALLS).where(
             CALLS.c.center == svc.settings.center, CALLS.c.sid == "CA1"))).one()
-    assert row.callback == "1" and row.outcome == "answered"
-    assert row.caller == mask(CALLER) and "5678" in row.caller and "1234" not in row.caller
+    assert row.callback == "1"
+    assert row.outcome == "answered"
+    assert row.caller == mask(CALLER)
+    assert "5678" in row.caller
+    assert "1234" not in row.caller
     assert not [v for v in row if isinstance(v, str) and CALLER[3:] in v], row

@@ -30,7 +30,8 @@ async def test_a_seats_own_record(app_env: dict[str, Any], phone: Phone, svc: Se
     assert resp.status_code == 200, resp.text
     body = resp.json()
     rec = body["record"]
-    assert body["seat"] == "p01" and rec["key"] == "p01"
+    assert body["seat"] == "p01"
+    assert rec["key"] == "p01"
     assert (rec["offered"], rec["answered"], rec["handled_seconds"]) == (2, 2, 290), rec
     assert (rec["asa_seconds"], rec["aht_seconds"]) == (3, 145), rec
     assert (rec["talk_avg_seconds"], rec["talk_max_seconds"]) == (145, 200), rec
@@ -39,10 +40,14 @@ async def test_a_seats_own_record(app_env: dict[str, Any], phone: Phone, svc: Se
     assert (rec["rated"], rec["satisfaction_rate"]) == (2, 0.5), rec
     assert (rec["disposed"], rec["resolution_rate"]) == (2, 0.5), rec
     today = [d for d in body["days"] if d["answered"]]
-    assert len(today) == 1 and today[0]["break_seconds"] == 60 and today[0]["answered"] == 2
+    assert len(today) == 1
+    assert today[0]["break_seconds"] == 60
+    assert today[0]["answered"] == 2
     raw = (await client.get("/api/reports", params={"group": "seat", "period": "day",
                                                     "source": "raw"}, headers=MON)).json()
     assert next(r for r in raw["rows"] if r["key"] == "p01") == rec, "rollups = raw rows"
     other = (await client.get("/api/reports/seats/p02", params={"period": "day"},
                               headers=MON)).json()["record"]
-    assert other["answered"] == 0 and other["occupancy"] is None and other["break_seconds"] == 0
+    assert other["answered"] == 0
+    assert other["occupancy"] is None
+    assert other["break_seconds"] == 0

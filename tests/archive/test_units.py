@@ -38,10 +38,13 @@ def test_a_stored_row_counts_exactly_as_its_record(rec: dict[str, str]) -> None:
 def test_call_counts_follow_the_lua_counters() -> None:
     c = cdr.call_counts(answered("CA1", wait=15_000, talk=3000, rating="1"), 5000)
     assert c["calls"] == c["offered"] == c["answered"] == c["sl_answered"] == 1
-    assert c["wa:15"] == 1 and c["handled_ms"] == 3000 and c["rated_1"] == 1
+    assert c["wa:15"] == 1
+    assert c["handled_ms"] == 3000
+    assert c["rated_1"] == 1
     assert cdr.call_counts(answered("CA2", wait=15_001), 5000).get("sl_answered", 0) == 0
     short = cdr.call_counts(abandoned("CA3", wait=4999), 5000)
-    assert short["abandoned_short"] == 1 and short["wb:5"] == 1
+    assert short["abandoned_short"] == 1
+    assert short["wb:5"] == 1
     moved = dict((d, p) for d, k, p in cdr.contributions(abandoned("CA4", oq="sub-12366"), 5000)
                  if d == "queue" and k == "sub-12366")
     assert moved["queue"] == {"offered": 1, "overflow_out": 1}
@@ -98,7 +101,8 @@ async def test_retention_deletes_old_records_and_erases_callers(engine: AsyncEng
         rows = {r.sid: r.caller for r in await conn.execute(
             select(CALLS).where(CALLS.c.center == center))}
         seats = (await conn.execute(select(SEATS).where(SEATS.c.center == center))).all()
-    assert rows == {"MID": None, "NEW": "138****5678"} and seats == []
+    assert rows == {"MID": None, "NEW": "138****5678"}
+    assert seats == []
 
 
 def test_a_whole_caller_number_is_masked_before_it_is_stored() -> None:
@@ -121,7 +125,8 @@ async def test_numbers_too_big_for_their_column_are_kept_not_blocking(engine: As
     async with engine.connect() as conn:
         rows = {r.sid: r for r in await conn.execute(
             select(CALLS).where(CALLS.c.center == center))}
-    assert rows["CA2"].priority == 2 and json.loads(rows["CA2"].extra) == {"st": "ended"}
+    assert rows["CA2"].priority == 2
+    assert json.loads(rows["CA2"].extra) == {"st": "ended"}
     one = rows["CA1"]
     assert (one.priority, one.callback_attempts, one.t_offer) == (None, None, None)
     assert json.loads(one.extra) == {"st": "ended", "pr": "99999999999", "cba": "1e400",
@@ -134,7 +139,9 @@ def test_odd_times_cannot_block_the_archive() -> None:
     alike); a seat interval beyond a 64-bit time or ten years long is a malformed event."""
     rec = answered("CA1", t1="1e20")
     row = call_row("c", "CA1", "0-1", rec)
-    assert row["day"] == 0 and row["t_ivr"] is None and json.loads(row["extra"])["t1"] == "1e20"
+    assert row["day"] == 0
+    assert row["t_ivr"] is None
+    assert json.loads(row["extra"])["t1"] == "1e20"
     assert counted(row_record(row)) == counted(rec)
     ok = {"seat": "p01", "st": "ready", "from": str(DAY0), "to": str(DAY0 + 5000)}
     assert seat_row(ok)["end_ms"] == DAY0 + 5000
