@@ -19,6 +19,7 @@ from redis.commands.core import AsyncScript
 from ivr.clock import Clock
 from ivr.core.config import CenterConfig
 from ivr.core.engine import EnqueueAction
+from ivr.core.policy import Standing
 from ivr.store import scripts
 from ivr.store.keys import Keys
 from ivr.store.results import (
@@ -33,8 +34,8 @@ from ivr.store.results import (
     HungUp,
     SeatChanged,
     SeatRecord,
-    Standing,
     Ticked,
+    standing,
 )
 
 Result = dict[str, Any]  #: a script's JSON reply, undecoded
@@ -141,13 +142,13 @@ class Acd:
                       dialect: str = "") -> Standing:
         """A call asks for a seat: offered at once, or waiting with its position."""
         widen = -1 if action.widen_after is None else int(action.widen_after * 1000)
-        return await self._reply(Standing.decode, "enqueue", sid, line, action.queue, action.skill,
-                               action.priority, widen, caller, language, closed_from,
-                               *self._limit(number), dialect)
+        return await self._reply(standing, "enqueue", sid, line, action.queue, action.skill,
+                                 action.priority, widen, caller, language, closed_from,
+                                 *self._limit(number), dialect)
 
     async def wait(self, sid: str) -> Standing:
         """Where a waiting call stands."""
-        return await self._reply(Standing.decode, "wait", sid)
+        return await self._reply(standing, "wait", sid)
 
     async def answered(self, sid: str, seat: str, leg: str = "") -> Applied:
         """The seat picked up the call (``leg``: the seat leg's call sid)."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ivr.core.policy import Standing
+
 Reply = dict[str, Any]
 Sids = tuple[str, ...]
 
@@ -24,35 +26,12 @@ def _sids(raw: Reply) -> Sids:
     return tuple(got.values()) if isinstance(got, dict) else tuple(got)
 
 
-@dataclass(frozen=True, slots=True)
-class Standing:
-    """Where a call stands (wait, enqueue, dial_done: ``status()`` in common.lua).
-
-    ``state`` is a call state, or ``unknown`` (no record) / ``limited`` (refused over the
-    repeated-call limit). Offered or talking: ``seat``, its ``endpoint`` and the queue's
-    ``ring_seconds``; waiting: ``position`` (1 = next), seats ``logged`` in to the queue,
-    its average handle time ``aht_ms`` and ``waited_ms`` since the call asked for a seat.
-    """
-
-    state: str
-    queue: str = ""
-    line: str = ""
-    callback: bool = False  # the caller asked to be called back
-    seat: str = ""
-    endpoint: str = ""
-    ring_seconds: int = 0
-    position: int = 0
-    logged: int = 0
-    aht_ms: float = 0.0
-    waited_ms: int = 0
-
-    @classmethod
-    def decode(cls, raw: Reply) -> Standing:
-        """The standing in a script's reply."""
-        get = raw.get  # the hold loop's hot path: JSON already gave str and int, no casts
-        return cls(get("st", "unknown"), get("q", ""), get("ln", ""), get("cb") == "1",
-                   get("seat", ""), get("ep", ""), get("ring", 0) // 1000, get("pos", 0),
-                   get("logged", 0), get("aht", 0), get("waited", 0))
+def standing(raw: Reply) -> Standing:
+    """Where a call stands, from a script's status reply (wait, enqueue, dial_done)."""
+    get = raw.get  # the hold loop's hot path: JSON already gave str and int, no casts
+    return Standing(get("st", "unknown"), get("q", ""), get("ln", ""), get("cb") == "1",
+                    get("seat", ""), get("ep", ""), get("ring", 0) // 1000, get("pos", 0),
+                    get("logged", 0), get("aht", 0), get("waited", 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +96,7 @@ class DialDone:
     @classmethod
     def decode(cls, raw: Reply) -> DialDone:
         """The reply of dial_done.lua."""
-        return cls(str(raw.get("next") or ""), Standing.decode(raw), _sids(raw))
+        return cls(str(raw.get("next") or ""), standing(raw), _sids(raw))
 
 
 @dataclass(frozen=True, slots=True)

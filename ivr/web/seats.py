@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from ivr.auth import check_seat_token
 from ivr.core.ids import IDENT
+from ivr.core.policy import room_of, warm_move
 from ivr.store.results import Handoff
 from ivr.telephony.rest import CallControl, can_act
 from ivr.web.services import Svc
@@ -134,7 +135,7 @@ async def transfer(seat_id: AuthedSeat, body: TransferBody, svc: Svc) -> Handoff
         # the target is called into the room first (the step that can be refused); then
         # the seat's leg moves to the room, and the caller's <Dial> ends: its action
         # (/voice/dial-done) sees the recorded warm transfer and joins the same room
-        room = f"xfer-{sid}"
+        room = room_of(sid)
         line = svc.config.line(info.line)
         try:
             await control.create_call(target.dial or target.number,
@@ -146,11 +147,10 @@ async def transfer(seat_id: AuthedSeat, body: TransferBody, svc: Svc) -> Handoff
             raise HTTPException(502, f"the call to {body.target} could not be placed; the "
                                      "caller stays with you") from exc
         res = await _handoff(svc, seat_id, "transfer", body.target, warm)
-        if res.leg:
-            await control.redirect(res.leg, svc.hook_url(
-                dialect, "/conference", room=room, call=sid, seat=seat_id))
-        else:  # the seat's leg is unknown: move the caller instead (the seat drops)
-            await control.redirect(sid, svc.hook_url(dialect, "/conference", room=room))
+        move = warm_move(sid, res.leg)  # the seat's leg, or the caller when it is unknown
+        seat_query = {"call": sid, "seat": seat_id} if move.seat_leg else {}
+        await control.redirect(move.call, svc.hook_url(dialect, "/conference", room=move.room,
+                                                       **seat_query))
     await svc.redirect(res.redirect)
     return HandoffOut(call=sid, action=f"{body.mode} transfer to {body.target}")
 

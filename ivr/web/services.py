@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ivr.web.roles import TokenBook
 
 from ivr.clock import Clock
+from ivr.core import callback
 from ivr.core.config import CenterConfig
 from ivr.settings import Settings
 from ivr.store.acd import Acd
@@ -142,7 +143,7 @@ class Services:
         callbacks = any(q.callback for q in self.config.roster.queues)
         for sid in sids:
             info = await self.store().call_record(sid) if callbacks or self.controls else CallRecord()
-            if info.callback and info.gone:
+            if callback.call_back_instead(info.callback, info.gone):
                 await self.call_back(sid, info)
             else:
                 dialect = self.dialect_of(info)
@@ -150,18 +151,17 @@ class Services:
 
     async def call_back(self, sid: str, info: CallRecord) -> None:
         """Place the call back to a caller whose place in line has come up."""
-        queue = next((q for q in self.config.roster.queues if q.id == info.queue), None)
-        policy = queue.callback if queue else None
+        policy = callback.policy_of(self.config.roster, info.queue)
         line = self.config.line(info.line)
-        from_ = (policy.caller_id if policy and policy.caller_id else
-                 self.settings.callback_from or (line.number if line else ""))
+        from_ = callback.caller_id(policy, self.settings.callback_from,
+                                   line.number if line else "")
         dialect = self.outbound_dialect(info.line)
         try:
             await self.control_for(dialect).create_call(
                 info.callback_number, from_, self.hook_url(dialect, "/callback-connect", call=sid),
                 status_callback=self.hook_url(dialect, "/callback-status", call=sid))
         except Exception:  # no REST credentials or Twilio refused: count a failed attempt
-            attempts, retry = (policy.max_attempts, policy.retry_seconds) if policy else (1, 60)
+            attempts, retry = callback.retry_terms(policy)
             res = await self.store().callback_failed(sid, attempts, retry)
             await self.redirect(res.redirect)
 

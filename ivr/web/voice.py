@@ -17,20 +17,24 @@ from ivr.core.engine import (
     Step,
     TransferAction,
 )
-from ivr.core.hours import is_open
 from ivr.core.ids import is_ident
 from ivr.core.numbers import Line, caller_id_for, caller_key, mask
-from ivr.core.waiting import (
-    CALLBACK_OFFER,
-    RATE_LIMITED,
-    SURVEY,
-    THANKS,
-    announcement,
-    estimate_wait_seconds,
-    pick,
+from ivr.core.policy import (
+    AfterDial,
+    Closed,
+    Connect,
+    Goodbye,
+    Hold,
+    JoinRoom,
+    Standing,
+    Survey,
+    admit,
+    after_dial,
+    hold_turn,
 )
-from ivr.store.results import DialDone, Standing
-from ivr.telephony import compose
+from ivr.core.waiting import RATE_LIMITED, THANKS, pick
+from ivr.store.results import DialDone
+from ivr.telephony import compose, turns
 from ivr.telephony import doc as d
 from ivr.web.hooks import Hook, VoiceRouter, apology
 from ivr.web.services import FINAL_STATUSES, Services
@@ -38,7 +42,6 @@ from ivr.web.services import FINAL_STATUSES, Services
 voice = VoiceRouter()
 router = voice.router
 ANSWERED = ("completed", "answered")
-ANNOUNCE_EVERY = 6  # hold loops between repeated announcements of an unchanged position
 
 
 def context(svc: Services) -> engine.Context:
@@ -124,23 +127,17 @@ async def enqueue(svc: Services, hook: Hook, line_id: str, action: EnqueueAction
                   r: d.Doc, number: str = "") -> d.Doc:
     """Queue the call, honouring the queue's opening hours; one Redis round trip."""
     sid, caller = hook.param("CallSid"), mask(hook.param("From"))
-    queue = svc.config.roster.queue(action.queue)
-    closed_from = ""
-    schedule = svc.config.roster.schedules.get(queue.hours or "")
-    closed = schedule is not None and not is_open(schedule, svc.clock.now())
-    if closed and queue.when_closed == "message":
-        await svc.store().note(sid, "closed", queue.id, line_id, caller)
-        return r.then(d.Say(queue.closed_text, lang), d.Hangup())
-    if closed and queue.when_closed == "overflow" and queue.overflow:
-        closed_from, action = queue.id, EnqueueAction(queue.overflow.to, "any",
-                                                      action.priority, action.widen_after)
-    res = await svc.store().enqueue(sid, line_id, action, caller, lang, closed_from,
+    roster = svc.config.roster
+    join = admit(roster.queue(action.queue), action, roster.schedules, svc.clock.now())
+    if isinstance(join, Closed):
+        await svc.store().note(sid, "closed", join.queue, line_id, caller)
+        return r.then(*turns.goodbye(join, lang).verbs)
+    res = await svc.store().enqueue(sid, line_id, join.action, caller, lang, join.closed_from,
                                     number=number or _number(svc, hook), dialect=hook.dialect)
     refused = _refused(res.state, lang)
     if refused:
         return refused
-    return connect_or_hold(svc, hook, sid, res, lang, r, 0, 0,
-                           offer_now=closed and queue.when_closed == "callback")
+    return connect_or_hold(svc, hook, sid, res, lang, r, 0, 0, offer_now=join.offer_callback)
 
 
 def _limited(lang: str) -> d.Doc:
@@ -151,34 +148,29 @@ def _limited(lang: str) -> d.Doc:
 def connect_or_hold(svc: Services, hook: Hook, sid: str, res: Standing, lang: str, r: d.Doc,
                     loop: int, last_pos: int, offer_now: bool = False) -> d.Doc:
     """Dial the reserved seat, or play one turn of the hold loop, or end the call."""
-    st = res.state
-    if st == "offered":
-        seat = res.seat
-        return r.then(d.DialSeat(
-            res.endpoint, res.ring_seconds,
-            svc.url(hook.path("/dial-done"), call=sid, seat=seat, lang=lang),
-            svc.url(hook.path("/seat-answered"), call=sid, seat=seat)))
-    if st == "waiting":
-        pos = res.position
-        text = None
-        if pos != last_pos or loop % ANNOUNCE_EVERY == 0:
-            eta = estimate_wait_seconds(pos, res.logged, res.aht_ms)
-            text = announcement(pos, eta, lang)
-        url = svc.url(hook.path("/wait"), lang=lang, loop=loop + 1, pos=pos)
-        queue = next((q for q in svc.config.roster.queues if q.id == res.queue), None)
-        policy = queue.callback if queue else None
-        if policy and not res.callback and (
-                offer_now or res.waited_ms >= policy.offer_after_seconds * 1000):
-            say = d.Say(" ".join(filter(None, [text, pick(CALLBACK_OFFER, lang)])), lang)
-            audio = compose.hold_audio(svc.settings.hold_music_url, svc.settings.hold_loop_seconds)
-            return r.then(d.Gather(svc.url(hook.path("/callback-offer"), lang=lang),
-                                   (say, audio), num_digits=1, timeout=1, keys=("1",), lang=lang),
-                          d.Redirect(url))
-        return r.then(*compose.hold(text, lang, svc.settings.hold_music_url,
-                                    svc.settings.hold_loop_seconds, url).verbs)
-    if st != "talking":
-        return r.then(d.Hangup())
-    return r
+    turn = hold_turn(res, svc.config.roster, lang, loop, last_pos, offer_now)
+    return r.then(*answer(svc, hook, sid, lang, turn).verbs)
+
+
+def answer(svc: Services, hook: Hook, sid: str, lang: str,
+           turn: AfterDial) -> d.Doc:
+    """The document for a call-path action of the core: the URLs it points back to."""
+    if isinstance(turn, Connect):
+        return turns.connect(turn, svc.url(hook.path("/dial-done"), call=sid, seat=turn.seat,
+                                           lang=lang),
+                             svc.url(hook.path("/seat-answered"), call=sid, seat=turn.seat))
+    if isinstance(turn, Hold):
+        offer = svc.url(hook.path("/callback-offer"), lang=lang) if turn.offer else None
+        return turns.hold(turn, lang, svc.url(hook.path("/wait"), lang=lang, loop=turn.loop,
+                                              pos=turn.position),
+                          offer, svc.settings.hold_music_url, svc.settings.hold_loop_seconds)
+    if isinstance(turn, Goodbye):
+        return turns.goodbye(turn, lang)
+    if isinstance(turn, Survey):
+        return turns.survey(turn, svc.url(hook.path("/survey"), call=sid, lang=lang), lang)
+    if isinstance(turn, JoinRoom):
+        return turns.join_room(turn)
+    return d.Doc()  # talking: nothing to add
 
 
 @voice.post("/incoming", "A call arrives (the number's Voice URL)")
@@ -266,15 +258,8 @@ async def dial_done(svc: Services, hook: Hook) -> d.Doc:
         if dial_status in ANSWERED:  # the talk is over: say goodbye, not the apology
             return bye(pick(THANKS, lang), lang)
         return apology(svc, hook)
-    if kept.next == "conference":
-        return d.doc(d.Conference(f"xfer-{sid}", end_on_exit=True))
-    if kept.next == "hangup":
-        if svc.settings.survey:
-            return d.doc(d.Gather(svc.url(hook.path("/survey"), call=sid, lang=lang),
-                                  (d.Say(pick(SURVEY, lang), lang),), num_digits=1, timeout=5,
-                                  keys=("1", "2", "3"), lang=lang), d.Hangup())
-        return d.doc(d.Hangup())
-    return connect_or_hold(svc, hook, sid, kept.standing, lang, d.Doc(), 0, 0)
+    turn = after_dial(kept.next, kept.standing, svc.config.roster, sid, lang, svc.settings.survey)
+    return answer(svc, hook, sid, lang, turn)
 
 
 @voice.post("/transfer-done", "A transfer ended (Dial action)")

@@ -6,6 +6,7 @@ seat, and warm transfers through a conference.
 
 from __future__ import annotations
 
+from ivr.core import callback
 from ivr.core.numbers import caller_id_for
 from ivr.core.waiting import (
     CALLBACK_CONFIRM,
@@ -28,7 +29,7 @@ router = voice.router
 async def callback_offer(svc: Services, hook: Hook) -> d.Doc:
     """Key 1: keep the place in line and hang up; anything else: back to the hold loop."""
     sid, lang = hook.param("CallSid"), hook.arg("lang", "zh-CN")
-    if hook.param("Digits").startswith("1") and sid and hook.param("From"):
+    if callback.accepts(hook.param("Digits")) and sid and hook.param("From"):
         res = await svc.store().callback_request(sid, hook.param("From"))
         if res.ok:
             return bye(pick(CALLBACK_CONFIRM, lang), lang)
@@ -55,9 +56,7 @@ async def callback_status(svc: Services, hook: Hook) -> d.Doc:
     sid = hook.arg("call")
     if sid and hook.param("CallStatus") in FINAL_STATUSES - {"completed"}:
         info = await svc.store().call_record(sid)
-        queue = next((q for q in svc.config.roster.queues if q.id == info.queue), None)
-        policy = queue.callback if queue else None
-        attempts, retry = (policy.max_attempts, policy.retry_seconds) if policy else (1, 60.0)
+        attempts, retry = callback.retry_terms(callback.policy_of(svc.config.roster, info.queue))
         res = await svc.store().callback_failed(sid, attempts, retry)
         await svc.redirect(res.redirect)
     return d.Doc()
