@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError, TimeoutError
+from redis.exceptions import ConnectionError, MaxConnectionsError, TimeoutError
 
 if TYPE_CHECKING:
     from ivr.settings import Settings
@@ -102,14 +104,26 @@ class FaultRetry(Retry):
         return await super().call_with_retry(do, fail, retryable, with_failure_count)
 
 
-class GuardedPool(BlockingConnectionPool):
-    """A blocking pool that gives up at once while the breaker is open.
+class GuardedPool(ConnectionPool):
+    """A bounded pool whose callers wait for a free connection, and give up while the breaker is open.
 
-    Without it, a burst waiting for a connection to a hung Redis would get the
-    connections of the first wave as they time out, and hang a second time.
+    Beyond ``max_connections`` busy connections a caller waits up to ``timeout`` seconds for
+    one to be released (then ConnectionError), as redis-py's ``BlockingConnectionPool``
+    does. It is built on the plain ``ConnectionPool`` instead, whose checkout takes a free
+    connection without the condition variable and timeout context the blocking pool enters
+    on every command (~30 us of CPU of a ~190 us round trip here); only a caller that
+    finds every connection busy waits, in line, woken by each release.
+
+    Without the breaker check, a burst waiting for a connection to a hung Redis would get
+    the connections of the first wave as they time out, and hang a second time.
     """
 
     breaker: Breaker
+
+    def __init__(self, *args: Any, timeout: float = 20.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timeout = timeout
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     async def ensure_connection(self, connection: Any) -> None:
         """(Re)connect a pooled connection, unless Redis failed a moment ago."""
@@ -118,14 +132,60 @@ class GuardedPool(BlockingConnectionPool):
         await super().ensure_connection(connection)
 
     async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
-        """A connection, unless Redis failed a moment ago (ConnectionError then)."""
-        if self.breaker.is_open():
-            raise BreakerOpen("Redis failed a moment ago (breaker open)")
-        conn = await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
-        if self.breaker.is_open():
-            await self.release(conn)
-            raise BreakerOpen("Redis failed a moment ago (breaker open)")
-        return conn
+        """A connection; while all are busy, wait in line (ConnectionError after ``timeout``).
+
+        A newcomer does not pass callers already waiting; while the breaker is open, fail
+        at once.
+        """
+        deadline: float | None = None
+        while True:
+            if self.breaker.is_open():
+                raise BreakerOpen("Redis failed a moment ago (breaker open)")
+            if self.can_get_connection() and (deadline is not None or not self._waiters):
+                try:
+                    conn = await super().get_connection()  # type: ignore[no-untyped-call]
+                except MaxConnectionsError:  # taken while this caller waited for the lock
+                    conn = None
+                if conn is not None:
+                    if self.breaker.is_open():
+                        await self.release(conn)
+                        raise BreakerOpen("Redis failed a moment ago (breaker open)")
+                    return conn
+            now = asyncio.get_running_loop().time()
+            deadline = now + self.timeout if deadline is None else deadline
+            await self._wait_turn(deadline - now)
+
+    async def _wait_turn(self, seconds: float) -> None:
+        """Wait until a connection is released (ConnectionError after ``seconds``)."""
+        if seconds <= 0:
+            raise ConnectionError("No connection available.")
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(turn)
+        try:
+            async with asyncio.timeout(seconds):
+                await turn
+        except BaseException as exc:
+            if turn.done() and not turn.cancelled():
+                self._wake()  # woken, but leaving: the turn passes to the next in line
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(turn)
+            if isinstance(exc, asyncio.TimeoutError):  # the builtin, not redis's TimeoutError
+                raise ConnectionError("No connection available.") from exc
+            raise
+
+    def _wake(self) -> None:
+        """Give the next waiting caller its turn."""
+        while self._waiters:
+            turn = self._waiters.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+
+    async def release(self, connection: Any) -> None:
+        """Put a connection back and wake the next caller waiting for one."""
+        await super().release(connection)
+        self._wake()
 
 
 class GuardedRedis(Redis):

@@ -1,0 +1,90 @@
+"""The Redis connection pool: bounded, callers wait in line for a free connection, the
+breaker makes them give up at once (``ivr.store.connection.GuardedPool``), on a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError
+
+from ivr.settings import Settings
+from ivr.store.connection import Breaker, BreakerOpen, GuardedPool, make_client
+
+
+@pytest.fixture
+async def client(redis_url: str, tmp_path: Path) -> AsyncIterator[Redis]:
+    settings = Settings(redis_url=redis_url, data_dir=tmp_path, redis_max_connections=3,
+                        redis_pool_wait_seconds=0.3)
+    redis = make_client(redis_url, settings, Breaker(0.5))
+    yield redis
+    await redis.aclose()
+
+
+def _pool(redis: Redis) -> GuardedPool:
+    pool = redis.connection_pool
+    assert isinstance(pool, GuardedPool)
+    return pool
+
+
+async def test_a_burst_over_the_pool_waits_and_never_opens_more_connections(client: Redis) -> None:
+    pool = _pool(client)
+    script = client.register_script("return ARGV[1]")
+    most = 0
+
+    async def one(i: int) -> str:
+        nonlocal most
+        answer = str(await script(keys=["x"], args=[i]))
+        most = max(most, len(pool._in_use_connections) + len(pool._available_connections))
+        return answer
+
+    answers = await asyncio.gather(*(one(i) for i in range(60)))
+    assert answers == [str(i) for i in range(60)]
+    assert most <= 3
+    assert not pool._waiters
+
+
+async def test_a_caller_waits_for_a_release_in_line_then_gives_up_after_the_wait(
+        client: Redis) -> None:
+    pool = _pool(client)
+    held = [await pool.get_connection() for _ in range(3)]
+    first = asyncio.create_task(pool.get_connection())
+    second = asyncio.create_task(pool.get_connection())
+    await asyncio.sleep(0.05)
+    assert not first.done() and not second.done()
+    await pool.release(held.pop())
+    assert await asyncio.wait_for(first, 1) is not None  # the first in line got it
+    started = time.monotonic()
+    with pytest.raises(ConnectionError, match="No connection available"):
+        await second
+    assert 0.2 < time.monotonic() - started < 1.0
+    assert not pool._waiters
+    for conn in (*held, first.result()):
+        await pool.release(conn)
+
+
+async def test_a_woken_caller_that_leaves_passes_its_turn_on(client: Redis) -> None:
+    pool = _pool(client)
+    held = [await pool.get_connection() for _ in range(3)]
+    first = asyncio.create_task(pool.get_connection())
+    second = asyncio.create_task(pool.get_connection())
+    await asyncio.sleep(0.05)
+    await pool.release(held.pop())  # wakes the first ...
+    first.cancel()  # ... which leaves before it runs
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    conn = await asyncio.wait_for(second, 1)  # the turn went to the second, well before 0.3 s
+    for c in (*held, conn):
+        await pool.release(c)
+
+
+async def test_an_open_breaker_refuses_at_once_even_with_free_connections(client: Redis) -> None:
+    pool = _pool(client)
+    pool.breaker.trip()
+    with pytest.raises(BreakerOpen):
+        await pool.get_connection()
+    assert not pool._in_use_connections
