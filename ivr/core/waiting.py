@@ -61,3 +61,8 @@ THANKS = {"zh-CN": "感谢您的评价，再见。", "en-US": "Thank you for you
 def pick(texts: dict[str, str], language: str) -> str:
     """The text in the caller's language: English for any en-*, else Mandarin."""
     return texts["en-US"] if language.lower().startswith("en") else texts["zh-CN"]
+
+
+def in_language(text: str, text_en: str, language: str) -> str:
+    """A configured text for the caller: its English version for any en-*, if it has one."""
+    return text_en if text_en and language.lower().startswith("en") else text

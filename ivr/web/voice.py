@@ -32,7 +32,7 @@ from ivr.core.policy import (
     after_dial,
     hold_turn,
 )
-from ivr.core.waiting import RATE_LIMITED, THANKS, pick
+from ivr.core.waiting import RATE_LIMITED, THANKS, in_language, pick
 from ivr.store.results import DialDone
 from ivr.telephony import compose, turns
 from ivr.telephony import doc as d
@@ -60,8 +60,7 @@ def _speakable(svc: Services, actions: tuple[Action, ...]) -> list[Action]:
     for a in actions:
         if isinstance(a, ExclusionAction):
             excl = svc.config.plan.exclusions[a.topic]
-            text = excl.text_en if a.language.startswith("en") and excl.text_en else excl.text
-            out.append(SayAction(text, a.language))
+            out.append(SayAction(in_language(excl.text, excl.text_en, a.language), a.language))
         elif not isinstance(a, EnqueueAction | TransferAction):
             out.append(a)
     return out

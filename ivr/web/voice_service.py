@@ -13,6 +13,7 @@ from ivr.core.waiting import (
     CALLBACK_GREETING,
     CALLBACK_UNAVAILABLE,
     THANKS,
+    in_language,
     pick,
 )
 from ivr.telephony import compose
@@ -90,7 +91,7 @@ async def exclusion(svc: Services, hook: Hook) -> d.Doc:
     lang = hook.arg("lang", "zh-CN")
     if excl is None:
         return apology(svc, hook)
-    return bye(excl.text_en if lang.startswith("en") and excl.text_en else excl.text, lang)
+    return bye(in_language(excl.text, excl.text_en, lang), lang)
 
 
 @voice.post("/conference", "Join a warm-transfer conference")

@@ -28,7 +28,7 @@ from ivr.core.policy import (
     warm_move,
 )
 from ivr.core.roster import CallbackPolicy, Roster
-from ivr.core.waiting import CALLBACK_OFFER, SURVEY, announcement
+from ivr.core.waiting import CALLBACK_OFFER, SURVEY, announcement, in_language
 
 OFFICE = Schedule(timezone="UTC", weekly={"mon": ("09:00-17:00",)})
 MONDAY_NOON = datetime(2026, 11, 30, 12, tzinfo=UTC).timestamp()  # a Monday
@@ -141,3 +141,11 @@ def test_a_call_back_comes_from_the_policy_number_else_the_service_else_the_line
     assert callback.caller_id(own, "+86021000", "12345") == "+8602112345"
     assert callback.caller_id(CallbackPolicy(), "+86021000", "12345") == "+86021000"
     assert callback.caller_id(None, "", "12345") == "12345"
+
+
+def test_configured_texts_follow_the_caller_language() -> None:
+    assert in_language("请咨询法院", "Ask the court", "en-US") == "Ask the court"
+    assert in_language("请咨询法院", "Ask the court", "EN-gb") == "Ask the court"
+    assert in_language("请咨询法院", "", "en-US") == "请咨询法院"  # no English text: Mandarin
+    assert in_language("请咨询法院", "Ask the court", "zh-CN") == "请咨询法院"
+    assert in_language("x", "y", "yue-HK") == "x"
