@@ -23,7 +23,15 @@ from ivr.core import callback
 from ivr.core.engine import EnqueueAction
 from ivr.core.hours import Schedule, is_open
 from ivr.core.roster import QueueConfig, Roster
-from ivr.core.waiting import CALLBACK_OFFER, SURVEY, announcement, estimate_wait_seconds, pick
+from ivr.core.waiting import (
+    CALLBACK_GREETING,
+    CALLBACK_OFFER,
+    CALLBACK_UNAVAILABLE,
+    SURVEY,
+    announcement,
+    estimate_wait_seconds,
+    pick,
+)
 
 ANNOUNCE_EVERY = 6  #: hold-loop turns between repeats of an unchanged position
 
@@ -111,9 +119,22 @@ class Survey:
 
 @dataclass(frozen=True, slots=True)
 class JoinRoom:
-    """The caller joins a warm transfer's conference room."""
+    """A leg joins a warm transfer's conference room.
+
+    ``ends_room``: the caller's leg, whose leaving ends the room (the seat's and the
+    target's do not).
+    """
 
     room: str
+    ends_room: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Greet:
+    """Say ``text``, then ring the seat (a caller answering our call back)."""
+
+    text: str
+    connect: Connect
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +187,17 @@ def after_dial(next_step: str, standing: Standing, roster: Roster, sid: str, lan
     if next_step == "hangup":
         return Survey(pick(SURVEY, lang)) if survey else Goodbye()
     return hold_turn(standing, roster, lang, 0, 0)
+
+
+def call_back_answered(standing: Standing, lang: str) -> Greet | Goodbye:
+    """A caller answered our call back: greet and ring the seat kept for the place.
+
+    When no seat is reserved for it any more: say we will call again, and hang up.
+    """
+    if standing.state != "offered":
+        return Goodbye(pick(CALLBACK_UNAVAILABLE, lang))
+    return Greet(pick(CALLBACK_GREETING, lang),
+                 Connect(standing.seat, standing.endpoint, standing.ring_seconds))
 
 
 def room_of(sid: str) -> str:

@@ -41,6 +41,21 @@ def goodbye(turn: Goodbye | Closed, lang: str) -> d.Doc:
     return compose.bye(turn.text, lang) if turn.text else d.doc(d.Hangup())
 
 
-def join_room(turn: JoinRoom) -> d.Doc:
-    """The caller joins the warm transfer's room; the room ends when the caller leaves."""
-    return d.doc(d.Conference(turn.room, end_on_exit=True))
+def join_room(turn: JoinRoom, status_url: str | None = None) -> d.Doc:
+    """A leg joins the warm transfer's room; ``status_url`` hears participants leave."""
+    return d.doc(d.Conference(turn.room, end_on_exit=turn.ends_room, status=status_url))
+
+
+def say(text: str, lang: str) -> d.Doc:
+    """Say one thing (a greeting before what follows)."""
+    return d.doc(d.Say(text, lang))
+
+
+def go_to(url: str) -> d.Doc:
+    """Continue the call at another webhook."""
+    return d.doc(d.Redirect(url))
+
+
+def hang_up() -> d.Doc:
+    """End the call without a word."""
+    return d.doc(d.Hangup())

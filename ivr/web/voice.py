@@ -76,7 +76,7 @@ def _refused(st: str, lang: str) -> d.Doc | None:
     if st == "limited":
         return _limited(lang)
     if st == "ended":  # its end arrived before this webhook: the call stays ended
-        return d.doc(d.Hangup())
+        return turns.hang_up()
     return None
 
 
@@ -97,9 +97,9 @@ async def run_step(svc: Services, line: Line, line_id: str, step: Step, hook: Ho
             refused = _refused(began.state, lang)
             if refused:
                 return refused
-            return lead.then(d.Redirect(svc.url(
+            return lead.then(*turns.go_to(svc.url(
                 hook.path("/queue"), ln=line_id, q=last.queue, sk=last.skill, pr=last.priority,
-                lg=lang, wd="" if last.widen_after is None else str(last.widen_after))))
+                lg=lang, wd="" if last.widen_after is None else str(last.widen_after))).verbs)
         return await enqueue(svc, hook, line_id, last, lang, lead, number)
     if isinstance(last, TransferAction):
         target = svc.config.plan.targets[last.target]
@@ -265,7 +265,7 @@ async def dial_done(svc: Services, hook: Hook) -> d.Doc:
 async def transfer_done(svc: Services, hook: Hook) -> d.Doc:
     """After a transfer: hang up if it connected, else continue at the fallback node."""
     if hook.param("DialCallStatus") in ("completed", "answered"):
-        return d.doc(d.Hangup())
+        return turns.hang_up()
     cfg = svc.config
     ln, f, n = hook.arg("ln"), hook.arg("f"), hook.arg("n")
     line = cfg.line(ln) or cfg.line_for(ln)[0]

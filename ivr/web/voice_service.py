@@ -8,19 +8,13 @@ from __future__ import annotations
 
 from ivr.core import callback
 from ivr.core.numbers import caller_id_for
-from ivr.core.waiting import (
-    CALLBACK_CONFIRM,
-    CALLBACK_GREETING,
-    CALLBACK_UNAVAILABLE,
-    THANKS,
-    in_language,
-    pick,
-)
-from ivr.telephony import compose
+from ivr.core.policy import Goodbye, JoinRoom, Standing, call_back_answered
+from ivr.core.waiting import CALLBACK_CONFIRM, THANKS, in_language, pick
+from ivr.telephony import compose, turns
 from ivr.telephony import doc as d
 from ivr.web.hooks import Hook, VoiceRouter, apology
 from ivr.web.services import FINAL_STATUSES, Services
-from ivr.web.voice import bye, connect_or_hold
+from ivr.web.voice import answer, bye
 
 voice = VoiceRouter()
 router = voice.router
@@ -34,21 +28,21 @@ async def callback_offer(svc: Services, hook: Hook) -> d.Doc:
         res = await svc.store().callback_request(sid, hook.param("From"))
         if res.ok:
             return bye(pick(CALLBACK_CONFIRM, lang), lang)
-    return d.doc(d.Redirect(svc.url(hook.path("/wait"), lang=lang)))
+    return turns.go_to(svc.url(hook.path("/wait"), lang=lang))
 
 
 @voice.post("/callback-connect", "The caller answered our callback")
 async def callback_connect(svc: Services, hook: Hook) -> d.Doc:
     """Greet the caller and ring the seat reserved for their place."""
     sid = hook.arg("call")
-    if not sid:
-        return bye(pick(CALLBACK_UNAVAILABLE, "zh-CN"), "zh-CN")
-    res = await svc.store().wait(sid)
-    lang = (await svc.store().call_record(sid)).language or "zh-CN"
-    if res.state != "offered":
-        return bye(pick(CALLBACK_UNAVAILABLE, lang), lang)
-    return connect_or_hold(svc, hook, sid, res, lang, d.doc(d.Say(pick(CALLBACK_GREETING, lang), lang)),
-                           0, 0)
+    res, lang = Standing("unknown"), "zh-CN"
+    if sid:
+        res = await svc.store().wait(sid)
+        lang = (await svc.store().call_record(sid)).language or lang
+    turn = call_back_answered(res, lang)
+    if isinstance(turn, Goodbye):
+        return turns.goodbye(turn, lang)
+    return turns.say(turn.text, lang).then(*answer(svc, hook, sid, lang, turn.connect).verbs)
 
 
 @voice.post("/callback-status", "Status callback of a callback attempt")
@@ -99,7 +93,7 @@ async def conference(svc: Services, hook: Hook) -> d.Doc:
     """Put this leg (caller, seat or target) into the transfer's conference room."""
     room, sid, seat = hook.arg("room"), hook.arg("call"), hook.arg("seat")
     events = svc.url(hook.path("/conference-event"), call=sid, seat=seat) if sid and seat else None
-    return d.doc(d.Conference(room, end_on_exit=False, status=events))
+    return turns.join_room(JoinRoom(room, ends_room=False), events)
 
 
 @voice.post("/conference-event", "A participant left a warm-transfer conference")

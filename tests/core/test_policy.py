@@ -15,6 +15,7 @@ from ivr.core.policy import (
     Closed,
     Connect,
     Goodbye,
+    Greet,
     Hold,
     Join,
     JoinRoom,
@@ -23,12 +24,20 @@ from ivr.core.policy import (
     Survey,
     admit,
     after_dial,
+    call_back_answered,
     hold_turn,
     room_of,
     warm_move,
 )
 from ivr.core.roster import CallbackPolicy, Roster
-from ivr.core.waiting import CALLBACK_OFFER, SURVEY, announcement, in_language
+from ivr.core.waiting import (
+    CALLBACK_GREETING,
+    CALLBACK_OFFER,
+    CALLBACK_UNAVAILABLE,
+    SURVEY,
+    announcement,
+    in_language,
+)
 
 OFFICE = Schedule(timezone="UTC", weekly={"mon": ("09:00-17:00",)})
 MONDAY_NOON = datetime(2026, 11, 30, 12, tzinfo=UTC).timestamp()  # a Monday
@@ -149,3 +158,12 @@ def test_configured_texts_follow_the_caller_language() -> None:
     assert in_language("请咨询法院", "", "en-US") == "请咨询法院"  # no English text: Mandarin
     assert in_language("请咨询法院", "Ask the court", "zh-CN") == "请咨询法院"
     assert in_language("x", "y", "yue-HK") == "x"
+
+
+def test_an_answered_call_back_is_greeted_and_rung_through_or_told_we_call_again() -> None:
+    offered = Standing("offered", "pool", seat="p01", endpoint="client:p01", ring_seconds=20)
+    assert call_back_answered(offered, "en-US") == Greet(
+        CALLBACK_GREETING["en-US"], Connect("p01", "client:p01", 20))
+    for state in ("waiting", "retry", "ended", "unknown"):
+        assert call_back_answered(Standing(state), "zh-CN") == Goodbye(
+            CALLBACK_UNAVAILABLE["zh-CN"])
