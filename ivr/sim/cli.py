@@ -153,6 +153,9 @@ def _loop_factory() -> Any:
 @click.option("--archive", is_flag=True,
               help="Also run the archive consumer (event stream to a throwaway SQLite file).")
 @click.option("--compare-erlang", is_flag=True, help="Compare each queue with Erlang A.")
+@click.option("--warmup", type=float, default=1800.0, show_default=True,
+              help="Simulated seconds at the start that --compare-erlang leaves out (the "
+                   "center opens empty; at most a quarter of the run).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Draw queue length and answer rate over time into this PNG file.")
@@ -161,8 +164,8 @@ def simulate(hours: float, rates: tuple[str, ...], seats: tuple[str, ...],
              single_queue: int | None, aht: float, handle: str, handle_cv: float,
              patience: float, ring: float, no_answer: float, profile: str, seed: int,
              seeds: str | None, config_dir: Path | None, check_every: float, transport: str,
-             dialect: str, archive: bool, compare_erlang: bool, as_json: bool, plot: Path | None,
-             quiet: bool) -> None:
+             dialect: str, archive: bool, compare_erlang: bool, warmup: float, as_json: bool,
+             plot: Path | None, quiet: bool) -> None:
     """Simulate traffic through the real app and its Redis ACD on a virtual clock.
 
     Callers dial the real webhooks (signed, as Twilio), seats use the seat API; the
@@ -186,7 +189,7 @@ def simulate(hours: float, rates: tuple[str, ...], seats: tuple[str, ...],
     scenario = Scenario(rates=per_hour, hours=hours, aht=aht, handle=handle,
                         handle_cv=handle_cv, patience=patience or None, ring_seconds=ring,
                         no_answer=no_answer, profile=_profile(profile), seed=seed,
-                        check_every=check_every)
+                        check_every=check_every, warmup=warmup)
     if seeds is not None:
         if dialect != "twilio":
             raise click.UsageError("--seeds runs Twilio callers only; leave out --dialect")

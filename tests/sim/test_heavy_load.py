@@ -6,6 +6,11 @@ busier day moves P(wait) by five points), so each run is compared with theory at
 drawn arrival rate and mean talk time, and the error bar is the standard error of the
 mean difference across seeds: independent runs, so nothing is assumed about the
 correlation between neighbouring calls. The seeds run in parallel processes.
+
+The center opens empty, so the first 30 minutes (warm-up) are left out of the comparison:
+measured over the whole 8 h, occupancy came out 0.48 ± 0.05 points under Erlang A (the
+busy count climbs from 0 to ~46 seats over the first ten minutes) and P(wait) 1.0 point
+under; from minute 15 or 30 on, every figure agrees within its error bar.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from tests.sim.conftest import ROOT
 SEATS, RATE, AHT, PATIENCE, HOURS = 50, 900.0, 200.0, 90.0, 8.0
 SEEDS = range(101, 107)
 # Largest standard error each figure may have for the test to mean something.
-MAX_SE = {"answer_rate": 0.006, "p_wait": 0.03, "within_sl": 0.03, "asa": 1.0}
+MAX_SE = {"answer_rate": 0.006, "p_wait": 0.03, "within_sl": 0.03, "asa": 1.0,
+          "occupancy": 0.004}
 #: |bias| must stay within this many standard errors (t with 5 degrees of freedom:
 #: two-sided 1% at 4.03).
 WITHIN = 4.03
@@ -32,7 +38,7 @@ WITHIN = 4.03
 def runs(redis_url: str) -> list[dict[str, Any]]:
     base = Settings(redis_url=redis_url, config_dir=ROOT, twilio_auth_token="test-token-123")
     scenario = Scenario(rates={"12345": RATE}, hours=HOURS, aht=AHT, patience=PATIENCE,
-                        ring_seconds=0.0, check_every=3600.0)
+                        ring_seconds=0.0, check_every=3600.0, warmup=1800.0)
     return run_seeds(scenario, textbook_config(SEATS, AHT), base, SEEDS, compare=True)
 
 
