@@ -3,11 +3,12 @@
 The Lua scripts get these tables through the generated preamble
 (:func:`ivr.store.keys.lua_preamble`): ``S`` (states), ``T`` (transitions), ``E``
 (events), ``F`` (the call record's fields), ``SF`` (the seat hash's fields), ``O``
-(outcomes), ``KIND`` (call, seat), ``NEXT`` (dial_done's next steps), ``C`` (shared
-constants), and the helpers ``allows(kind, from, event)`` (the state an event leads to,
-or nil) and ``transition(kind, from, event)`` (the same, but a script error before
-anything is written when the table forbids it). No script spells one of these names by
-hand (``tests/store/test_state_rules.py``).
+(outcomes), ``KIND`` (call, seat), ``NEXT`` (dial_done's next steps), ``MF``, ``QF``,
+``QS`` (the fields of the meta, queue-settings and queue-figures hashes), ``TM`` (timer
+prefixes), ``C`` (shared constants), and the helpers ``allows(kind, from, event)`` (the
+state an event leads to, or nil) and ``transition(kind, from, event)`` (the same, but a
+script error before anything is written when the table forbids it). No script spells one
+of these names by hand (``tests/store/test_state_rules.py``).
 
 Rules the tables encode:
 
@@ -165,6 +166,47 @@ SEAT_FIELDS: dict[str, str] = {
     "ep": "its endpoint (client identity, SIP URI or phone number)",
     "name": "its display name",
     "missed": "rings it did not answer",
+}
+
+#: Every field of the center's meta hash (``meta``) the scripts read or write.
+META_FIELDS: dict[str, str] = {
+    "retention": "seconds an ended call's record is kept",
+    "resv_margin": "ms a reservation may outlast its ring before it expires",
+    "short_ms": "an abandon sooner than this many ms is also counted abandoned_short",
+    "watchdog_ms": "ms of silence in the hold loop after which a caller counts as gone",
+    "ev_cap": "entries kept in the archive's event stream (0: no archive)",
+    "version": "the config version the worker that synced last held",
+    "cfgver": "the config version, bumped by every change (cfg_write.lua)",
+    "roster": "SHA1 of the roster seat_sync.lua wrote last",
+}
+
+#: Every field of a queue's settings hash (``qcfg:{queue}``), written from the roster.
+QUEUE_FIELDS: dict[str, str] = {
+    "sl": "service-level threshold, ms",
+    "wrap": "wrap-up after a talk, ms (0: ready at once)",
+    "ring": "ms a seat's phone rings before no-answer",
+    "aht": "the average handle time to assume before any talk was measured, ms",
+    "ovq": "the overflow queue ('' none)",
+    "ova": "ms of waiting after which a caller overflows (0 never)",
+    "ovn": "'1': overflow at once when nobody is logged in to the queue",
+}
+
+#: Every field of a queue's running figures (``qstat:{queue}``).
+QSTAT_FIELDS: dict[str, str] = {
+    "aht": "measured average handle time, ms (exponential average of talks)",
+    "drain": "prefix: drain:<skill> is the last call a drain batch passed (acd.lua)",
+}
+
+#: Timers in the center's timer set, a member is ``<prefix>:<id>`` (``TM.<name>`` in the
+#: preamble is the prefix with its colon).
+TIMERS: dict[str, str] = {
+    "wrapup": "w",  # a seat's wrap-up ends (id: seat)
+    "widen": "k",  # a call's skill widens to 'any' (id: sid)
+    "overflow": "o",  # a call overflows after waiting (id: sid)
+    "reservation": "r",  # a reservation nobody picked up expires (id: sid)
+    "callback": "c",  # a failed callback's place comes back (id: sid)
+    "watchdog": "p",  # a caller silent in the hold loop is gone (id: sid)
+    "drain": "v",  # the next batch of a queue nobody serves (id: queue)
 }
 
 #: How a call ends: the ``out`` field of an ended call (``O.<name>`` in the preamble). The

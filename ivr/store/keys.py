@@ -181,6 +181,7 @@ def lua_rules() -> str:
 
     ``S`` states, ``T`` transitions, ``E`` events, ``F`` call fields, ``SF`` seat fields,
     ``O`` outcomes, ``KIND`` the two records (call, seat), ``NEXT`` dial_done's next steps,
+    ``MF`` meta fields, ``QF`` queue settings, ``QS`` queue figures, ``TM`` timer prefixes,
     ``C`` constants.
     """
     call_states = {lua_name(s): s for s in states.CALL_STATES}
@@ -198,6 +199,10 @@ def lua_rules() -> str:
         f"local O = {_lua({o: o for o in states.OUTCOMES})}",
         f"local KIND = {_lua({k: k for k in states.RECORD_KINDS})}",
         f"local NEXT = {_lua({n: n for n in states.DIAL_NEXT})}",
+        f"local MF = {_lua({f: f for f in states.META_FIELDS})}",
+        f"local QF = {_lua({f: f for f in states.QUEUE_FIELDS})}",
+        f"local QS = {_lua({f: f for f in states.QSTAT_FIELDS})}",
+        f"local TM = {_lua({n: p + ':' for n, p in states.TIMERS.items()})}",
         f"local C = {_lua(states.CONSTANTS)}",
         f"local S0 = {_lua({'call': states.NEW, 'seat': 'offline'})}  -- no record yet",
         "-- a name the tables do not have is a bug: fail loudly instead of comparing with nil",
@@ -207,7 +212,8 @@ def lua_rules() -> str:
         "strict(S.call, 'call state'); strict(S.seat, 'seat state'); strict(F, 'call field')",
         "strict(E.call, 'call event'); strict(E.seat, 'seat event'); strict(SF, 'seat field')",
         "strict(O, 'outcome'); strict(KIND, 'record kind'); strict(NEXT, 'next step')",
-        "strict(C, 'constant')",
+        "strict(MF, 'meta field'); strict(QF, 'queue field'); strict(QS, 'queue figure')",
+        "strict(TM, 'timer'); strict(C, 'constant')",
         "local BUCKET_MS = C.BUCKET_MS",
         "-- the state an event leads to from a state (nil: the table forbids it)",
         "local function allows(kind, from, event)",

@@ -33,6 +33,10 @@ NAMED = {
     "C": set(states.CONSTANTS),
     "KIND": set(states.RECORD_KINDS),
     "NEXT": set(states.DIAL_NEXT),
+    "MF": set(states.META_FIELDS),
+    "QF": set(states.QUEUE_FIELDS),
+    "QS": set(states.QSTAT_FIELDS),
+    "TM": set(states.TIMERS),
 }
 TABLE_REF = re.compile(r"\b(" + "|".join(NAMED) + r")\.(\w+)")
 LUA_STATES = {"call": {lua_name(s) for s in states.CALL_STATES},
@@ -48,7 +52,12 @@ COUNTER_NAME = re.compile(r"\bcount\(([^,()]*),([^,()]*),\s*'[\w:]*'")
 RULE_NAMES = {**{f: "call field (F)" for f in states.CALL_FIELDS},
               **{f: "seat field (SF)" for f in states.SEAT_FIELDS},
               **{s: "call state (S.call)" for s in states.CALL_STATES},
-              **{s: "seat state (S.seat)" for s in states.SEAT_STATES}}
+              **{s: "seat state (S.seat)" for s in states.SEAT_STATES},
+              **{f: "meta field (MF)" for f in states.META_FIELDS if f != "version"},
+              **{f: "queue setting (QF)" for f in states.QUEUE_FIELDS},
+              **{f: "queue figure (QS)" for f in states.QSTAT_FIELDS},
+              **{p + ":": "timer prefix (TM)" for p in states.TIMERS.values()}}
+# (meta 'version' is written by Python only; 'version' in a script is the audit entry's field)
 
 
 def _scripts(folder: Path = Path(LUA_DIR)) -> dict[str, str]:
@@ -84,6 +93,10 @@ def test_the_literal_scan_catches_a_field_or_state_spelled_by_hand() -> None:
     assert spelled_names("redis.call('HGET', sk, 'missed')") == [
         "line 1: 'missed' is a seat field (SF)"]
     assert spelled_names("count(c.q, c.ln, 'offered', 1)") == []  # a counter's name
+    assert spelled_names("redis.call('ZREM', K.timers(), 'w:' .. seat)") == [
+        "line 1: 'w:' is a timer prefix (TM)"]
+    assert spelled_names("redis.call('HGET', K.qcfg(q), 'ring')") == [
+        "line 1: 'ring' is a queue setting (QF)"]
     assert spelled_names("redis.call('HSET', ck, F.st, S.call.ended, 'zz', 1)") == []
 
 
@@ -113,6 +126,8 @@ def test_every_name_the_scripts_take_from_the_tables_is_there() -> None:
     assert {"st", "call", "missed", "last", "qs", "sets"} <= seen["SF"]
     assert {"begin", "enqueue", "note", "end_", "leave", "warm", "remove", "login"} <= seen["E"]
     assert {"answered", "abandoned", "lost", "stale", "rate_limited"} <= seen["O"]
+    assert set(states.TIMERS) <= seen["TM"]
+    assert {"retention", "ev_cap", "roster"} <= seen["MF"] and {"ring", "ovq"} <= seen["QF"]
 
 
 def test_the_preamble_carries_the_python_tables() -> None:

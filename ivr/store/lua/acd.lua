@@ -14,10 +14,10 @@ local function reserve(sid, seat)
   seat_unready(seat)
   seat_to(seat, S.seat.reserved, sid)
   redis.call('HSET', ck, F.st, S.call.offered, F.seat, seat, F.toff, NOW)
-  redis.call('ZREM', K.timers(), 'k:' .. sid, 'o:' .. sid)
-  local ring = num(redis.call('HGET', K.qcfg(q), 'ring'), 20000)
-  local margin = num(redis.call('HGET', K.meta(), 'resv_margin'), 45000)
-  redis.call('ZADD', K.timers(), NOW + ring + margin, 'r:' .. sid)
+  redis.call('ZREM', K.timers(), TM.widen .. sid, TM.overflow .. sid)
+  local ring = num(redis.call('HGET', K.qcfg(q), QF.ring), 20000)
+  local margin = num(redis.call('HGET', K.meta(), MF.resv_margin), 45000)
+  redis.call('ZADD', K.timers(), NOW + ring + margin, TM.reservation .. sid)
 end
 
 -- The longest-idle ready seat of a queue with a skill, or nil.
@@ -61,11 +61,11 @@ local function place(sid)
   redis.call('SADD', K.wskills(q), sk)
   redis.call('HSET', ck, F.st, S.call.waiting, F.seat, '')
   if sk ~= C.ANY and wd >= 0 then
-    redis.call('ZADD', K.timers(), num(c.t0, NOW) + wd, 'k:' .. sid)
+    redis.call('ZADD', K.timers(), num(c.t0, NOW) + wd, TM.widen .. sid)
   end
   local ova = num(cfg.ova, 0)
   if cfg.ovq and cfg.ovq ~= '' and ova > 0 then
-    redis.call('ZADD', K.timers(), num(c.tq, NOW) + ova, 'o:' .. sid)
+    redis.call('ZADD', K.timers(), num(c.tq, NOW) + ova, TM.overflow .. sid)
   end
   return false
 end
@@ -74,22 +74,22 @@ end
 overflow = function(sid)
   local ck = K.call(sid)
   local c = hash(ck)
-  local ovq = redis.call('HGET', K.qcfg(c.q), 'ovq')
+  local ovq = redis.call('HGET', K.qcfg(c.q), QF.ovq)
   if not ovq or ovq == '' or c.oq then return false end
   redis.call('ZREM', K.wait(c.q, c.sk), sid)
-  redis.call('ZREM', K.timers(), 'o:' .. sid)
+  redis.call('ZREM', K.timers(), TM.overflow .. sid)
   count(c.q, nil, 'overflow_out', 1)
   count(ovq, c.ln, 'overflow_in', 1)
   -- the overflow queue's seats are not trained for the line: any of them may answer
   redis.call('HSET', ck, F.q, ovq, F.oq, c.q, F.tq, NOW, F.sk, C.ANY)
-  redis.call('ZREM', K.timers(), 'k:' .. sid)
+  redis.call('ZREM', K.timers(), TM.widen .. sid)
   return place(sid)
 end
 
 -- Forget where the last drain of a queue stopped (qstat 'drain:<skill>' of each skill).
 local function drain_forget(q)
   for _, skill in ipairs(redis.call('SMEMBERS', K.wskills(q))) do
-    redis.call('HDEL', K.qstat(q), 'drain:' .. skill)
+    redis.call('HDEL', K.qstat(q), QS.drain .. ':' .. skill)
   end
 end
 
@@ -104,7 +104,7 @@ local function drain(q, n, redirect)
   local active = overflows_when_empty(q, hash(K.qcfg(q)))
   for _, skill in ipairs(skills) do
     if not active or n <= 0 then break end
-    local wk, field = K.wait(q, skill), 'drain:' .. skill
+    local wk, field = K.wait(q, skill), QS.drain .. ':' .. skill
     local last = redis.call('HGET', K.qstat(q), field)
     local i = last and redis.call('ZRANK', wk, last)
     i = i and i + 1 or 0
@@ -133,7 +133,7 @@ local function drain_start(q, redirect)
   if not overflows_when_empty(q, hash(K.qcfg(q))) then return end
   drain_forget(q)  -- a new drain starts at the head: calls may have come in ahead
   if not redirect or not drain(q, C.DRAIN_BATCH, redirect) then
-    redis.call('ZADD', K.timers(), NOW, 'v:' .. q)
+    redis.call('ZADD', K.timers(), NOW, TM.drain .. q)
   end
 end
 
@@ -148,7 +148,7 @@ local function remove_seat(seat)
     redis.call('SREM', K.logged(q), seat)
     drain_start(q, nil)
   end
-  redis.call('ZREM', K.timers(), 'w:' .. seat)
+  redis.call('ZREM', K.timers(), TM.wrapup .. seat)
   redis.call('SREM', K.seats(), seat)
   redis.call('DEL', sk)
   return true
@@ -163,7 +163,7 @@ local function status(sid)
   if c.st == S.call.offered or c.st == S.call.talking then
     out.seat = c.seat
     out.ep = redis.call('HGET', K.seat(c.seat), SF.ep)
-    out.ring = num(redis.call('HGET', K.qcfg(c.q), 'ring'), 20000)
+    out.ring = num(redis.call('HGET', K.qcfg(c.q), QF.ring), 20000)
   elseif c.st == S.call.waiting then
     local rank = redis.call('ZRANK', K.wait(c.q, c.sk), sid)
     local pos = (rank or 0) + 1
@@ -172,8 +172,8 @@ local function status(sid)
     end
     out.pos = pos
     out.logged = redis.call('SCARD', K.logged(c.q))
-    out.aht = num(redis.call('HGET', K.qstat(c.q), 'aht'),
-                  num(redis.call('HGET', K.qcfg(c.q), 'aht'), 240000))
+    out.aht = num(redis.call('HGET', K.qstat(c.q), QS.aht),
+                  num(redis.call('HGET', K.qcfg(c.q), QF.aht), 240000))
     out.waited = NOW - num(c.t0, NOW)
   end
   return out
@@ -183,7 +183,7 @@ end
 -- Returns the call it was reserved for, or false.
 local function seat_ready(seat)
   seat_to(seat, S.seat.ready, '')
-  redis.call('ZREM', K.timers(), 'w:' .. seat)
+  redis.call('ZREM', K.timers(), TM.wrapup .. seat)
   local sets = seat_sets(seat)
   local best, best_score = nil, nil
   for _, qs in ipairs(sets) do

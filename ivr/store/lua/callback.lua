@@ -25,7 +25,7 @@ if action == 'failed' then
   local redirect = {}
   local attempts = num(c.cba, 0) + 1
   redis.call('HSET', ck, F.cba, attempts, F.seat, '')
-  redis.call('ZREM', K.timers(), 'r:' .. sid)
+  redis.call('ZREM', K.timers(), TM.reservation .. sid)
   local got = free_seat(sid, c.seat)
   if got then redirect[#redirect + 1] = got end
   if attempts >= max_attempts then
@@ -34,7 +34,7 @@ if action == 'failed' then
     return cjson.encode({outcome = O.callback_failed, redirect = redirect})
   end
   redis.call('HSET', ck, F.st, S.call.retry)
-  redis.call('ZADD', K.timers(), NOW + retry_ms, 'c:' .. sid)
+  redis.call('ZADD', K.timers(), NOW + retry_ms, TM.callback .. sid)
   return cjson.encode({outcome = S.call.retry, redirect = redirect})
 end
 return cjson.encode({ok = false, error = 'unknown action ' .. action})

@@ -44,11 +44,11 @@ local function mark_answered(sid, at)
   local wait = math.max(0, at - num(c.t0, at))
   redis.call('HSET', ck, F.st, S.call.talking, F.ans, at, F.wait, wait)
   seat_to(c.seat, S.seat.talking, nil, at)
-  redis.call('ZREM', K.timers(), 'r:' .. sid)
+  redis.call('ZREM', K.timers(), TM.reservation .. sid)
   count(c.q, c.ln, 'answered', 1)
   count(c.q, c.ln, 'wait_answered_ms', wait)
   count(c.q, c.ln, 'wa:' .. bin_of(wait), 1)
-  if wait <= num(redis.call('HGET', K.qcfg(c.q), 'sl'), 15000) then
+  if wait <= num(redis.call('HGET', K.qcfg(c.q), QF.sl), 15000) then
     count(c.q, c.ln, 'sl_answered', 1)
   end
   if c.cb == '1' then count(c.q, c.ln, 'callback_connected', 1) end
@@ -62,7 +62,7 @@ local function end_call(sid, outcome)
   redis.call('HSET', ck, F.st, S.call.ended, F.out, outcome, F.tend, NOW)
   redis.call('HDEL', ck, F.cbn)
   redis.call('ZREM', K.live(), sid)
-  redis.call('ZREM', K.timers(), 'k:' .. sid, 'o:' .. sid, 'r:' .. sid, 'c:' .. sid, 'p:' .. sid)
+  redis.call('ZREM', K.timers(), TM.widen .. sid, TM.overflow .. sid, TM.reservation .. sid, TM.callback .. sid, TM.watchdog .. sid)
   keep_record(ck)
   emit_call(sid)
 end
@@ -75,18 +75,18 @@ local function finish_talk(sid)
   local talk = math.max(0, NOW - num(c.ans, NOW))
   count(c.q, c.ln, 'handled_ms', talk)
   count(c.q, c.ln, 'handled', 1)
-  local aht = num(redis.call('HGET', K.qstat(c.q), 'aht'), nil)
+  local aht = num(redis.call('HGET', K.qstat(c.q), QS.aht), nil)
   aht = aht and math.floor(aht * 0.9 + talk * 0.1) or talk
-  redis.call('HSET', K.qstat(c.q), 'aht', aht)
+  redis.call('HSET', K.qstat(c.q), QS.aht, aht)
   redis.call('HSET', ck, F.talk, talk)
   end_call(sid, O.answered)
   local seat = c.seat
   if seat and seat ~= '' and redis.call('HGET', K.seat(seat), SF.call) == sid then
-    local wrap = num(redis.call('HGET', K.qcfg(c.q), 'wrap'), 10000)
+    local wrap = num(redis.call('HGET', K.qcfg(c.q), QF.wrap), 10000)
     redis.call('HSET', K.seat(seat), SF.last, sid)
     if wrap <= 0 then return seat_ready(seat) end
     seat_to(seat, S.seat.wrapup, '')
-    redis.call('ZADD', K.timers(), NOW + wrap, 'w:' .. seat)
+    redis.call('ZADD', K.timers(), NOW + wrap, TM.wrapup .. seat)
   end
   return false
 end
@@ -113,7 +113,7 @@ end
 -- The hold-loop watchdog: a waiting caller polls /voice/wait every loop turn; one who
 -- has been silent for meta 'watchdog_ms' has hung up without us hearing of it.
 local function watch_caller(sid)
-  local ms = num(redis.call('HGET', K.meta(), 'watchdog_ms'), 120000)
+  local ms = num(redis.call('HGET', K.meta(), MF.watchdog_ms), 120000)
   redis.call('HSET', K.call(sid), F.seen, NOW)
-  redis.call('ZADD', K.timers(), NOW + ms, 'p:' .. sid)
+  redis.call('ZADD', K.timers(), NOW + ms, TM.watchdog .. sid)
 end

@@ -11,7 +11,7 @@
 -- Returns JSON {ok, rev, version} or {error: stale_config|exists|missing|conflict, current}.
 local base, kind, id, expected = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local doc, frev, fdoc, who, action, audit = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
-local ver = redis.call('HGET', K.meta(), 'cfgver') or '0'
+local ver = redis.call('HGET', K.meta(), MF.cfgver) or '0'
 if base ~= '' and ver ~= base then return cjson.encode({error = 'stale_config', current = ver}) end
 local cur = redis.call('HGET', K.cfgrev(kind), id)
 if expected == '' and cur then return cjson.encode({error = 'exists', current = cur}) end
@@ -30,7 +30,7 @@ else
   redis.call('HSET', K.cfgrev(kind), id, rev)
 end
 if frev ~= '' then redis.call('HSET', K.flowrevs(id), frev, fdoc) end
-local version = redis.call('HINCRBY', K.meta(), 'cfgver', 1)
+local version = redis.call('HINCRBY', K.meta(), MF.cfgver, 1)
 redis.call('XADD', K.audit(), 'MAXLEN', '~', 100000, '*', 'at', NOW, 'who', who, 'action', action,
            'kind', kind, 'id', id, 'rev', rev, 'version', version, 'change', audit)
 redis.call('PUBLISH', K.cfgchan(), version)

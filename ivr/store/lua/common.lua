@@ -57,7 +57,7 @@ end
 -- The archive's event stream (see ivr/archive): capped at meta 'ev_cap' entries
 -- (approximately; 0 = no archive, nothing is written).
 local function emit(kind, fields)
-  local cap = num(redis.call('HGET', K.meta(), 'ev_cap'), 0)
+  local cap = num(redis.call('HGET', K.meta(), MF.ev_cap), 0)
   if cap <= 0 then return end
   redis.call('XADD', K.events(), 'MAXLEN', '~', cap, '*', 'e', kind, 'd', cjson.encode(fields))
 end
@@ -133,5 +133,5 @@ end
 
 -- Keep a call record for the retention period (meta 'retention', seconds) from now on.
 local function keep_record(ck)
-  redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), 'retention'), 604800))
+  redis.call('EXPIRE', ck, num(redis.call('HGET', K.meta(), MF.retention), 604800))
 end

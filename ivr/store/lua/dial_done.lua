@@ -35,7 +35,7 @@ end
 count(c.q, c.ln, 'noanswer', 1)
 seat_to(seat, S.seat.break_, '')
 redis.call('HINCRBY', K.seat(seat), SF.missed, 1)
-redis.call('ZREM', K.timers(), 'r:' .. sid)
+redis.call('ZREM', K.timers(), TM.reservation .. sid)
 redis.call('HSET', ck, F.seat, '')
 place(sid)
 local s = status(sid)

@@ -36,7 +36,7 @@ elseif c.st == S.call.waiting or c.st == S.call.offered then
   local wait = math.max(0, NOW - num(c.t0, NOW))
   local got = abandon(sid, c, wait)
   if got then redirect[#redirect + 1] = got end
-  if wait < num(redis.call('HGET', K.meta(), 'short_ms'), 5000) then
+  if wait < num(redis.call('HGET', K.meta(), MF.short_ms), 5000) then
     count(c.q, c.ln, 'abandoned_short', 1)
   end
   outcome = O.abandoned

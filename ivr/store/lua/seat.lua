@@ -50,11 +50,11 @@ elseif action == E.seat.ready then
   end
 elseif action == E.seat.break_ then
   seat_unready(seat)
-  redis.call('ZREM', K.timers(), 'w:' .. seat)
+  redis.call('ZREM', K.timers(), TM.wrapup .. seat)
   seat_to(seat, S.seat.break_)
 elseif action == E.seat.logout then
   seat_unready(seat)
-  redis.call('ZREM', K.timers(), 'w:' .. seat)
+  redis.call('ZREM', K.timers(), TM.wrapup .. seat)
   seat_to(seat, S.seat.offline, '')
   for _, q in ipairs(queues()) do
     redis.call('SREM', K.logged(q), seat)

@@ -24,7 +24,7 @@ for i = 0, n - 1 do
 end
 local digest = redis.sha1hex(table.concat(ARGV, '\n', 2))
 local redirect, kept = {}, {}
-if redis.call('HGET', K.meta(), 'roster') == digest then
+if redis.call('HGET', K.meta(), MF.roster) == digest then
   return cjson.encode({redirect = redirect, kept = kept})
 end
 
@@ -58,5 +58,5 @@ local function sync(seat, sets, qs, ep, name)
   end
 end
 for _, r in ipairs(roster) do sync(unpack(r)) end
-redis.call('HSET', K.meta(), 'roster', digest)
+redis.call('HSET', K.meta(), MF.roster, digest)
 return cjson.encode({redirect = redirect, kept = kept})

@@ -18,31 +18,31 @@ local redirect = {}
 local function got(sid) if sid then redirect[#redirect + 1] = sid end end
 for _, m in ipairs(due) do
   redis.call('ZREM', K.timers(), m)
-  local kind, id = string.sub(m, 1, 1), string.sub(m, 3)
-  if kind == 'v' then
+  local kind, id = string.sub(m, 1, 2), string.sub(m, 3)  -- kind: a TM prefix, 'w:'
+  if kind == TM.drain then
     -- a queue nobody serves: the next batch of its callers to the overflow queue
     if not drain(id, C.DRAIN_BATCH, redirect) then redis.call('ZADD', K.timers(), NOW, m) end
-  elseif kind == 'w' then
+  elseif kind == TM.wrapup then
     if redis.call('HGET', K.seat(id), SF.st) == S.seat.wrapup then got(seat_ready(id)) end
   else
     local ck = K.call(id)
     local c = hash(ck)
-    if kind == 'k' and c.st == S.call.waiting and c.sk ~= C.ANY then
+    if kind == TM.widen and c.st == S.call.waiting and c.sk ~= C.ANY then
       redis.call('ZREM', K.wait(c.q, c.sk), id)
       redis.call('HSET', ck, F.sk, C.ANY)
       if place(id) then got(id) end
-    elseif kind == 'o' and c.st == S.call.waiting then
+    elseif kind == TM.overflow and c.st == S.call.waiting then
       if overflow(id) then got(id) end
-    elseif kind == 'p' and c.cb ~= '1' and (c.st == S.call.waiting or c.st == S.call.offered) then
+    elseif kind == TM.watchdog and c.cb ~= '1' and (c.st == S.call.waiting or c.st == S.call.offered) then
       -- the caller stopped polling the hold loop: hung up, and the status callback was lost
       got(abandon(id, c, math.max(0, num(c.seen, NOW) - num(c.t0, NOW))))
       count(c.q, c.ln, 'lost', 1)
       end_call(id, O.lost)
-    elseif kind == 'c' and c.st == S.call.retry then
+    elseif kind == TM.callback and c.st == S.call.retry then
       -- a callback attempt failed earlier: the place in line comes back now
       redis.call('HSET', ck, F.st, S.call.waiting)
       if place(id) then got(id) end
-    elseif kind == 'r' and c.st == S.call.offered then
+    elseif kind == TM.reservation and c.st == S.call.offered then
       -- the caller never reached the seat's <Dial>: free the seat, requeue the call
       count(c.q, c.ln, 'resv_expired', 1)
       got(free_seat(id, c.seat))
