@@ -8,7 +8,7 @@ Run: .venv/bin/python bench/bench_sim.py [--hours 24] [--rounds 2] [--window 0.5
    four merge modes (12345 hub 70%, dual 12328 and 12315 10% each, whole merge 12358 5%,
    sub-center 12366 5%), AHT 240 s, patience 180 s, ring 2 s: the same run as
    ``ivr simulate --seats pool=100 --profile office --rate 12345=218.75 ...``. Prints the
-   wall time, the CPU time of this process, and where the wall time went (the service's
+   wall time, the CPU time of this process, and where the wall and CPU time went (the service's
    own handling of webhooks, seat API requests and sweeps, with their Redis round trips;
    the simulator's timer look-ups, work-conservation probes, samples and full checks; the
    rest is the simulated Twilio, phones and the event kernel), and the CPU seconds of
@@ -75,10 +75,13 @@ def main() -> None:
     print(f"  plus {time.perf_counter() - started - result.wall_seconds:.1f} s to start and "
           f"stop Redis and the app; {result.requests:,} webhooks, {result.events:,} events, "
           f"{result.sweeps:,} sweeps")
+    print(f"  {'part':<40}{'wall':>9} {'share':>6}{'CPU':>9} {'share':>6}")
     for part, seconds in result.costs.items():
-        per = (f"  ({1e6 * seconds / result.requests:.0f} µs per webhook)"
+        used = result.cpu_costs.get(part, 0.0)
+        per = (f"  ({1e6 * used / result.requests:.0f} µs CPU per webhook)"
                if part.startswith("service") else "")
-        print(f"  {part:<40}{seconds:>7.1f} s {100 * seconds / result.wall_seconds:>5.1f}%{per}")
+        print(f"  {part:<40}{seconds:>7.1f} s {100 * seconds / result.wall_seconds:>5.1f}%"
+              f"{used:>7.1f} s {100 * used / result.cpu_seconds:>5.1f}%{per}")
     steady = Scenario(rates=STEADY, hours=args.window, seed=2)
     speed: dict[str, list[float]] = {v: [] for v in VARIANTS}
     for i in range(args.rounds):

@@ -47,6 +47,7 @@ class Checker:
     start: float
     retention: float = 60.0
     pipeline: Callable[[], Any] | None = None  # pipelines for the reads (ivr.sim.wire)
+    reader: Any = None  # one-key reads of the full checks (ivr.sim.wire.WireReader); else redis-py
     problems: list[str] = field(default_factory=list)
     full_checks: int = 0
     verified: int = 0
@@ -64,6 +65,9 @@ class Checker:
         for agent in self.agents.values():
             agent.watchers.append(self._watch)
             self._watch(agent)
+
+    def _reader(self) -> Any:
+        return self.reader if self.reader is not None else self.svc.store().redis
 
     def _pipe(self) -> Any:
         if self.pipeline is not None:
@@ -129,7 +133,7 @@ class Checker:
         """The Redis-side checks: invariants, outcomes, counters."""
         acd = self.svc.store()
         self.full_checks += 1
-        for v in await violations(acd.redis, acd.keys):
+        for v in await violations(self._reader(), acd.keys):
             self.problem(now, v)
         await self.verify_outcomes(now)
         for text in await self.counter_mismatches():
@@ -169,7 +173,7 @@ class Checker:
         acd = self.svc.store()
         marker = ":cnt:"
         pattern = acd.keys.pattern().replace(":*", marker + "*")
-        names = [k async for k in acd.redis.scan_iter(match=pattern, count=1000)]
+        names = [k async for k in self._reader().scan_iter(match=pattern, count=1000)]
         pipe = self._pipe()
         for k in names:
             pipe.hgetall(k)

@@ -17,7 +17,7 @@ progress then run to their end (for at most ``DRAIN`` seconds).
 from __future__ import annotations
 
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,15 +29,16 @@ from ivr.phone.call import SPOKEN, CallEvent, CallSession, CallSpec
 from ivr.phone.callers import SilentCaller
 from ivr.phone.runtime import VirtualTime
 from ivr.phone.seats import Behaviour, SeatAgent, exponential, lognormal
-from ivr.phone.service import LocalService, TimerSweeper, local_service
+from ivr.phone.service import LocalService, local_service
 from ivr.phone.switchboard import Switchboard
-from ivr.phone.transport import CountingTransport, InspectingTransport, Reply
+from ivr.phone.transport import InspectingTransport, Reply
 from ivr.settings import Settings
 from ivr.sim.checks import Checker
+from ivr.sim.costs import Costs, TimedSweeper, TimedTransport
 from ivr.sim.recorder import Recorder
 from ivr.sim.result import Sample, SimResult
 from ivr.sim.scenario import Scenario, arrival_times
-from ivr.sim.wire import pipelines
+from ivr.sim.wire import WireReader, pipelines
 
 START = 1_799_596_800.0  # Monday 11 January 2027, 00:00 in Beijing: hour 0 of the profile
 DRAIN = 6 * 3600.0  # after the horizon, calls get this long to end before they hang up
@@ -67,10 +68,10 @@ class Simulation:
             pipe, wire = pipelines(redis, self.settings.redis_timeout_seconds)
             try:
                 redis_cpu = await _redis_cpu(redis)
-                run = _Run(self, ls, VirtualTime(clock), pipe)
+                run = _Run(self, ls, VirtualTime(clock), pipe,
+                           WireReader(wire) if wire is not None else None)
                 await run.go()
-                result = run.result(time.perf_counter() - wall)
-                result.cpu_seconds = time.process_time() - cpu
+                result = run.result(time.perf_counter() - wall, time.process_time() - cpu)
                 after = await _redis_cpu(redis)
                 if redis_cpu is not None and after is not None:
                     result.redis_cpu_seconds = after - redis_cpu
@@ -104,12 +105,13 @@ class _Run:
     ls: LocalService
     rt: VirtualTime
     pipe: Callable[[], Any]  # the simulator's own reads: a pipeline (ivr.sim.wire)
+    reader: WireReader | None  # the full checks' one-key reads (None: through redis-py)
     board: Switchboard = field(default_factory=Switchboard)
     sessions: dict[str, CallSession] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
     requests: Counter[str] = field(default_factory=Counter)
     prefixes: Counter[str] = field(default_factory=Counter)
-    costs: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    costs: Costs = field(default_factory=Costs)
 
     def __post_init__(self) -> None:
         s, roster = self.sim.scenario, self.sim.config.roster
@@ -117,10 +119,10 @@ class _Run:
         inner = self.ls.transport
         if self.sim.inspect is not None:
             inner = InspectingTransport(inner, self.sim.inspect)
-        self.counted = CountingTransport(inner)
+        self.counted = TimedTransport(inner)
         self.ls.transport = self.counted
         self.twilio = self.ls.platform(self.sim.dialect)
-        self.sweeper = TimerSweeper(self.ls.svc, self.rt)
+        self.sweeper = TimedSweeper(self.ls.svc, self.rt)
         self.agents: dict[str, SeatAgent] = {}
         for seat in roster.seats:
             wrap = max(roster.queue(q).wrapup_seconds for q in seat.queues)
@@ -133,7 +135,8 @@ class _Run:
                                  lambda q: int(roster.queue(q).sl_seconds * 1000), targets)
         self.checker = Checker(self.ls.svc, self.sim.config, self.recorder, self.agents,
                                {seat.id: seat for seat in roster.seats}, START,
-                               float(self.sim.settings.call_retention_seconds), self.pipe)
+                               float(self.sim.settings.call_retention_seconds), self.pipe,
+                               self.reader)
         self.patience = s.rng("patience")
         self.serial = 0
         self.seen = (-1, -1)
@@ -207,12 +210,11 @@ class _Run:
     async def _before(self, t: float) -> None:
         """Before the clock moves on: if Redis changed since the last look, the next timer."""
         if self._changed():
-            tick = time.perf_counter()
-            pipe = self.pipe()
-            self.sweeper.peek(pipe)
-            self.sweeper.saw((await pipe.execute())[0])
-            self.seen = (self.counted.count, self.sweeper.sweeps)
-            self.costs["timer look-ups"] += time.perf_counter() - tick
+            with self.costs.part("timer look-ups"):
+                pipe = self.pipe()
+                self.sweeper.peek(pipe)
+                self.sweeper.saw((await pipe.execute())[0])
+                self.seen = (self.counted.count, self.sweeper.sweeps)
 
     async def _after(self) -> None:
         """After each wake-up: work conservation, then samples, checks and progress.
@@ -221,29 +223,26 @@ class _Run:
         share one pipelined round trip.
         """
         now = self.rt.now()
-        tick = time.perf_counter()
-        pipe = self.pipe()
-        judge = self.checker.probe(now, pipe, (self.counted.count, self.sweeper.sweeps))
-        if judge is not None:
-            peek = self._changed()
-            if peek:
-                self.sweeper.peek(pipe)
-                self.seen = (self.counted.count, self.sweeper.sweeps)
-            got = await pipe.execute()
-            if peek:
-                self.sweeper.saw(got.pop())
-            await judge(got)
-            self.costs["work-conservation probes"] += time.perf_counter() - tick
+        with self.costs.part("work-conservation probes"):
+            pipe = self.pipe()
+            judge = self.checker.probe(now, pipe, (self.counted.count, self.sweeper.sweeps))
+            if judge is not None:
+                peek = self._changed()
+                if peek:
+                    self.sweeper.peek(pipe)
+                    self.seen = (self.counted.count, self.sweeper.sweeps)
+                got = await pipe.execute()
+                if peek:
+                    self.sweeper.saw(got.pop())
+                await judge(got)
         if self.next_sample <= now <= self.end:
-            tick = time.perf_counter()
-            await self._sample(now)
+            with self.costs.part("samples"):
+                await self._sample(now)
             self.next_sample += self.sim.sample_every
-            self.costs["samples"] += time.perf_counter() - tick
         if now >= self.next_check:
-            tick = time.perf_counter()
-            await self.checker.checkpoint(now)
+            with self.costs.part("full checks"):
+                await self.checker.checkpoint(now)
             self.next_check += self.sim.scenario.check_every
-            self.costs["full checks"] += time.perf_counter() - tick
         if self.sim.progress is not None and now - self.last_progress >= 60.0:
             self.sim.progress(min(now, self.end) - START)
             self.last_progress = now
@@ -263,25 +262,25 @@ class _Run:
         for call in list(self.sessions.values()):
             call.hang_up()
         await self.rt.run_until(None, self._after, self._before)
-        tick = time.perf_counter()
-        await self.checker.checkpoint(self.rt.now())
-        self.costs["full checks"] += time.perf_counter() - tick
+        with self.costs.part("full checks"):
+            await self.checker.checkpoint(self.rt.now())
         self.rt.cancel_all()
         if self.sim.progress is not None:
             self.sim.progress(self.end - START)
 
-    def result(self, wall: float) -> SimResult:
+    def result(self, wall: float, cpu: float) -> SimResult:
         """What the run produced.
 
-        ``costs``: wall seconds by part; the service's share is its own handling of the
-        webhooks, seat API requests and sweeps with their Redis round trips.
+        ``costs`` and ``cpu_costs``: wall and CPU seconds by part (``ivr.sim.costs``); the
+        service's share is its own handling of the webhooks, seat API requests and sweeps
+        with their Redis round trips.
         """
-        costs = {"service (webhooks, seat API, sweeps)": self.counted.seconds
-                 + self.sweeper.seconds, **self.costs}
-        costs["simulator and kernel (the rest)"] = wall - sum(costs.values())
+        costs, cpu_costs = self.costs.table(
+            (self.counted.seconds + self.sweeper.seconds, self.counted.cpu + self.sweeper.cpu),
+            (wall, cpu))
         problems = self.checker.problems + [v for a in self.agents.values() for v in a.violations]
         return SimResult(self.sim.scenario, self.sim.config, list(self.recorder.records.values()),
                          list(self.agents.values()), problems, self.samples, START, self.end,
                          wall, self.rt.events, self.sweeper.sweeps, sum(self.requests.values()),
                          self.checker.full_checks, self.checker.verified,
-                         {k: round(v, 3) for k, v in costs.items()}, dict(self.prefixes))
+                         costs, dict(self.prefixes), cpu, cpu_costs=cpu_costs)

@@ -96,7 +96,8 @@ def summary(result: SimResult) -> dict[str, Any]:
                 "redis_cpu_seconds": (None if result.redis_cpu_seconds is None
                                       else round(result.redis_cpu_seconds, 2)),
                 "events": result.events, "webhooks": result.requests, "sweeps": result.sweeps,
-                "costs": result.costs, "webhooks_by_prefix": result.prefixes},
+                "costs": result.costs, "cpu_costs": result.cpu_costs,
+                "webhooks_by_prefix": result.prefixes},
     }
 
 

@@ -41,6 +41,7 @@ class SimResult:
     prefixes: dict[str, int] = field(default_factory=dict)  # webhooks by path prefix (platform)
     cpu_seconds: float = 0.0  # CPU time of this process during the run
     redis_cpu_seconds: float | None = None  # the Redis server's (all its clients'), if known
+    cpu_costs: dict[str, float] = field(default_factory=dict)  # CPU seconds by part of the run
 
     @property
     def calls_per_second(self) -> float:

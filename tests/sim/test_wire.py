@@ -13,7 +13,9 @@ from redis.exceptions import ResponseError
 from twilio.request_validator import RequestValidator
 
 from ivr.phone.transport import form_body, twilio_signature
-from ivr.sim.wire import WirePipe, pipelines
+from ivr.sim.wire import WirePipe, WireReader, pipelines
+from ivr.store.invariants import violations
+from ivr.store.keys import Keys
 
 
 def _queue(pipe: Any, k: str) -> None:
@@ -63,6 +65,52 @@ async def test_wire_pipe_answers_as_redis_py(redis_url: str) -> None:
             wire.close()
     finally:
         await client.delete(f"{k}:z", f"{k}:h", f"{k}:s")
+        await client.aclose()
+
+
+async def test_wire_reader_answers_as_redis_py(redis_url: str) -> None:
+    """The full checks' one-key reads, and violations() through them, as through redis-py."""
+    client = Redis.from_url(redis_url, decode_responses=True)
+    k = f"wire{uuid.uuid4().hex[:8]}"
+    keys = Keys(f"w{uuid.uuid4().hex[:8]}")
+    make, wire = pipelines(client, 5.0)
+    assert wire is not None
+    reader = WireReader(wire)
+    try:
+        await client.zadd(f"{k}:z", {"CA1": 1_799_596_800_123.0, "CA2": 2.5, "汉字": -3})
+        await client.hset(f"{k}:h", mapping={"st": "ready", "名": "值 é"})
+        await client.sadd(f"{k}:s", "pool|any", "pool|tax")
+        for n in range(30):
+            await client.set(f"{k}:many:{n}", "x")
+        scores = {"withscores": True}
+        for name, args, kw in (("smembers", (f"{k}:s",), {}), ("smembers", (f"{k}:none",), {}),
+                               ("hgetall", (f"{k}:h",), {}), ("hgetall", (f"{k}:none",), {}),
+                               ("zrange", (f"{k}:z", 0, -1), {}),
+                               ("zrange", (f"{k}:z", 0, 0), scores),
+                               ("zscore", (f"{k}:z", "CA1"), {}),
+                               ("zscore", (f"{k}:z", "none"), {}),
+                               ("zcard", (f"{k}:z",), {}), ("zcard", (f"{k}:none",), {})):
+            got = await getattr(reader, name)(*args, **kw)
+            assert got == await getattr(client, name)(*args, **kw), name
+        want = {x async for x in client.scan_iter(match=f"{k}:many:*", count=7)}
+        assert {x async for x in reader.scan_iter(match=f"{k}:many:*", count=7)} == want
+        assert len(want) == 30
+        # a broken state: a ready seat beside a waiting call, a talking call nobody holds
+        await client.sadd(keys.seats(), "s1")
+        await client.hset(keys.seat("s1"), mapping={"st": "ready", "qs": "pool",
+                                                     "sets": "pool|any", "call": ""})
+        await client.hset(keys.call("CA9"), mapping={"st": "waiting", "q": "pool", "sk": "any"})
+        await client.hset(keys.call("CA8"), mapping={"st": "talking", "q": "pool", "seat": "s1"})
+        await client.sadd(keys.wskills("pool"), "any")
+        await client.zadd(keys.wait("pool", "any"), {"CA9": 1.0})
+        found = await violations(reader, keys)  # type: ignore[arg-type]
+        assert found == await violations(client, keys)
+        assert len(found) >= 3, found
+    finally:
+        wire.close()
+        doomed = [x async for x in client.scan_iter(match=f"{k}:*")]
+        doomed += [x async for x in client.scan_iter(match=keys.pattern())]
+        await client.delete(*doomed)
         await client.aclose()
 
 
