@@ -12,6 +12,8 @@ the clock starts) sends, in alternating rounds:
 - POST /voice/bare: a fixed TwiML document, no parsing, no Redis;
 - POST /voice/min: parses the form, runs one EVALSHA through redis-py asyncio, answers
   fixed TwiML (``ivr/web/benchmark.py``): the floor of any Redis-backed webhook;
+- POST /voice/min-asgi: the same as plain ASGI, as the voice webhooks are served (skipped
+  when the served tree has no such endpoint): the floor without FastAPI's per-request cost;
 - POST /voice/wait: one hold-loop turn of each call the incoming phase just queued;
 - POST /voice/incoming: each request a new call (unique CallSid, To=12328, a dual line
   that enqueues in the 12345 pool with skill 12328, every seat offline so it waits),
@@ -19,7 +21,9 @@ the clock starts) sends, in alternating rounds:
 
 Both sides carry the same form body shape. Each round times one phase of each; the
 figures are medians over the rounds. Per phase it also reads the CPU seconds the
-server, Redis and the client used (/proc), so one can see which process is saturated.
+server, Redis and the client used (/proc), so one can see which process is saturated,
+and the ratios of the server's CPU per request, which a busy machine moves much less than
+req/s (the server then gets only a share of a core).
 ``--profile`` then records one more incoming phase with py-spy (``pip install py-spy``)
 and prints the hottest frames.
 """
@@ -260,13 +264,16 @@ HOLD_EXPECT = b"<Redirect"  # a waiting caller's hold loop, not the apology
 
 WAIT_PATH = "/voice/wait?lang=zh-CN&loop=1&pos=1"
 MIN_EXPECT = b"<Redirect"
-KINDS = ("bare", "min", "incoming", "wait")
+MIN_ASGI = "/voice/min-asgi"  # the same work as /voice/min as plain ASGI (newer trees only)
 
 
 def run(args: argparse.Namespace, b: Bench) -> None:
     # warm-up (not counted): opens Redis connections, loads scripts, estimates each rate
     warm_b = b.phase(b.reqs.build("/voice/bare", 2000), BARE_EXPECT)
     warm_m = b.phase(b.reqs.build("/voice/min", 2000), MIN_EXPECT)
+    warm_a = b.phase(b.reqs.build(MIN_ASGI, 2000), MIN_EXPECT)
+    asgi = not warm_a["bad"] and not warm_a["unexpected"]
+    kinds = ["bare", "min", *(["min-asgi"] if asgi else []), "incoming", "wait"]
     sids = b.reqs.sids(1000)
     warm_i = b.phase(b.reqs.build("/voice/incoming", 0, sids), HOLD_EXPECT)
     if warm_i["bad"] or warm_i["unexpected"]:
@@ -286,16 +293,18 @@ def run(args: argparse.Namespace, b: Bench) -> None:
         sids = b.reqs.sids(n_inc)
         plan.append({"bare": b.reqs.build("/voice/bare", n_bare),
                      "min": b.reqs.build("/voice/min", n_min),
+                     **({"min-asgi": b.reqs.build(MIN_ASGI, n_min)} if asgi else {}),
                      "incoming": b.reqs.build("/voice/incoming", 0, sids),
                      "wait": b.reqs.build(WAIT_PATH, 0, sids)})  # the calls just queued
     print(f"pre-built and signed {sum(len(v) for p in plan for v in p.values())} requests in "
           f"{time.perf_counter() - t:.1f} s")
-    expect = {"bare": BARE_EXPECT, "min": MIN_EXPECT, "incoming": HOLD_EXPECT, "wait": HOLD_EXPECT}
-    res: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
+    expect = {"bare": BARE_EXPECT, "min": MIN_EXPECT, "min-asgi": MIN_EXPECT, "incoming": HOLD_EXPECT,
+              "wait": HOLD_EXPECT}
+    res: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
     for i, reqs in enumerate(plan):
         # incoming always before wait (the hold-loop turns are for the calls it queued);
         # the baselines go first on even rounds and last on odd ones
-        order = ["bare", "min", "incoming", "wait"] if i % 2 == 0 else ["incoming", "wait", "min", "bare"]
+        order = kinds if i % 2 == 0 else [*kinds[-2:], *reversed(kinds[:-2])]
         for kind in order:
             r = b.phase(reqs[kind], expect[kind])
             res[kind].append(r)
@@ -304,7 +313,7 @@ def run(args: argparse.Namespace, b: Bench) -> None:
     print()
     print(f"{'':<9}{'req/s':>8}  {'p50 ms':>7}  {'p99 ms':>7}  {'server us/req':>13}   (medians of "
           f"{args.rounds} rounds)")
-    for kind in KINDS:
+    for kind in kinds:
         rs = res[kind]
         print(f"{kind:<9}{med(r['rps'] for r in rs):>8.0f}  "
               f"{med(pct(r['lat'], .5) for r in rs) * 1e3:>7.2f}  "
@@ -322,6 +331,16 @@ def run(args: argparse.Namespace, b: Bench) -> None:
     ratio("incoming", "bare", None)
     ratio("incoming", "min", 0.8)
     ratio("wait", "min", 0.9)
+    if asgi:
+        ratio("incoming", "min-asgi", None)
+        ratio("wait", "min-asgi", None)
+    # on a loaded machine the server gets a share of a core, and req/s measures that share;
+    # its CPU per request does not depend on it
+    for a, base in (("incoming", "min"), ("wait", "min"), *((("incoming", "min-asgi"),
+                                                             ("wait", "min-asgi")) if asgi else ())):
+        cpu = {k: med(1e6 * r["server_cpu"] / r["n"] for r in res[k]) for k in (a, base)}
+        print(f"server CPU per request {base}/{a}: {cpu[base] / cpu[a]:.2f} "
+              f"({cpu[base]:.0f} / {cpu[a]:.0f} us)")
     if args.profile:
         profile(b, n_inc)
 

@@ -6,7 +6,8 @@ Run: .venv/bin/python bench/bench_webhook_inprocess.py [--calls 2000] [--pairs 3
 Each run is a child process that imports ``ivr`` from its tree, builds the app with
 ``create_app`` (signatures checked, the bench endpoints on, a scratch center on the given
 Redis), and drives its ASGI callable directly with pre-signed requests, one at a time:
-``/voice/min`` (form, one EVALSHA, fixed TwiML), ``/voice/incoming`` (new calls that queue)
+``/voice/min`` (form, one EVALSHA, fixed TwiML; and ``/voice/min-asgi``, the same as plain
+ASGI, when the tree has it), ``/voice/incoming`` (new calls that queue)
 and ``/voice/wait`` (a hold-loop turn for each of them). It prints the process CPU time per
 request (client side included, which is the same small loop for every phase). Runs of the
 two trees alternate so a shared machine's load falls on both alike. HTTP figures come from
@@ -40,7 +41,7 @@ def params(sid, n, status):
             "CallStatus": status, "Called": "12328", "Caller": c, "Direction": "inbound",
             "From": c, "To": "12328", "CallerCountry": "CN", "FromCountry": "CN", "ToCountry": "CN"}
 
-async def post(app, path, body, sig):
+async def post(app, path, body, sig, status=200):
     p, _, q = path.partition("?")
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
              "scheme": "https", "path": p, "raw_path": p.encode(), "query_string": q.encode(),
@@ -57,7 +58,7 @@ async def post(app, path, body, sig):
     async def send(m):
         out.append(m)
     await app(scope, receive, send)
-    assert out[0]["status"] == 200, out
+    assert out[0]["status"] == status, out
 
 async def main():
     center = "inproc" + uuid.uuid4().hex[:6]
@@ -72,8 +73,13 @@ async def main():
     wait = "/voice/wait?lang=zh-CN&loop=1&pos=1"
     async with app.router.lifespan_context(app):
         sids = [f"CA{uuid.uuid4().hex}" for _ in range(calls)]
+        asgi = [("min-asgi", "/voice/min-asgi", "ringing")]
+        try:  # newer trees only
+            await post(app, "/voice/min-asgi", *signed("/voice/min-asgi", "CAprobe", 0, "ringing"))
+        except AssertionError:
+            asgi = []
         phases = [(name, path, [signed(path, x, i, status) for i, x in enumerate(sids)])
-                  for name, path, status in (("min", "/voice/min", "ringing"),
+                  for name, path, status in (("min", "/voice/min", "ringing"), *asgi,
                                              ("incoming", "/voice/incoming", "ringing"),
                                              ("wait", wait, "in-progress"))]
         figures = []

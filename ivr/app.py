@@ -266,6 +266,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     for exc_type in (RedisError, StoreUnavailable):
         app.add_exception_handler(exc_type, store_down)
 
+    if settings.bench_endpoint:  # the benchmark's plain-ASGI floor (POST /voice/min-asgi)
+        app.add_middleware(benchmark.MinimalAsgi)
     app.add_middleware(Webhooks)  # voice webhooks straight to their handler, inside the limit
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.bench_endpoint:  # first, so route matching costs it nothing extra

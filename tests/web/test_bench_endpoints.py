@@ -30,13 +30,18 @@ async def test_the_minimal_endpoint_runs_one_script_and_answers_twiml(
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("application/xml")
     assert "<Redirect" in resp.text
     assert set(written) == {"bench"}, written
+    direct, written = await _post(settings.model_copy(update={"bench_endpoint": True}), base_config,
+                                  "/voice/min-asgi")
+    assert (direct.status_code, direct.headers["content-type"], direct.text) == (
+        resp.status_code, resp.headers["content-type"], resp.text)
+    assert set(written) == {"bench"}, written
     bare, _ = await _post(settings.model_copy(update={"bench_endpoint": True}), base_config, "/voice/bare")
     assert bare.status_code == 200 and "<Say>ok</Say>" in bare.text
 
 
 async def test_the_baselines_are_not_mounted_unless_asked_for(
         settings: Settings, base_config: CenterConfig) -> None:
-    for path in ("/voice/min", "/voice/bare"):
+    for path in ("/voice/min", "/voice/min-asgi", "/voice/bare"):
         resp, written = await _post(settings, base_config, path)
         assert resp.status_code in (403, 404, 405), (path, resp.status_code)
         assert written == {}
