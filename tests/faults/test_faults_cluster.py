@@ -125,7 +125,8 @@ async def test_call_journeys_on_the_cluster(on_cluster: dict[str, Any]) -> None:
     gather = root.find("Gather")
     assert gather is not None
     root = await phone.twiml(gather.get("action", ""), CallSid="CA4")  # no key pressed
-    assert verbs(root)[-1] == "Redirect" and (await acd.call_info("CA4"))["st"] == "waiting"
+    assert verbs(root)[-1] == "Redirect"
+    assert (await acd.call_info("CA4"))["st"] == "waiting"
     root = await phone.twiml("/voice/dial-done?seat=p01", CallSid="CA2", DialCallStatus="no-answer")
     assert (await acd.seat_info("p01"))["st"] == "break"
     assert (await acd.call_info("CA2"))["st"] == "waiting"
@@ -151,7 +152,8 @@ async def test_admin_changes_a_line_and_every_worker_on_the_cluster_follows(
     async with open_app(settings, clock) as one, open_app(settings, clock) as two:
         c: httpx.AsyncClient = one["client"]
         resp = await c.get("/api/lines/12328", headers=MONITOR)
-        assert resp.status_code == 200 and resp.json()["data"]["mode"] == "dual"
+        assert resp.status_code == 200
+        assert resp.json()["data"]["mode"] == "dual"
         etag = resp.headers["ETag"]
         line = resp.json()["data"] | {"mode": "whole", "flow": "whole-merge",
                                       "notice": "12328交通运输热线已并入12345。"}
@@ -160,7 +162,8 @@ async def test_admin_changes_a_line_and_every_worker_on_the_cluster_follows(
         stale = await c.put("/api/lines/12328", json=line, headers={**ADMIN, "If-Match": etag})
         assert stale.status_code == 409
         audit = (await c.get("/api/audit", headers=MONITOR)).json()
-        assert audit[0]["resource"] == "12328" and audit[0]["change"]["after"]["mode"] == "whole"
+        assert audit[0]["resource"] == "12328"
+        assert audit[0]["change"]["after"]["mode"] == "whole"
         # the other worker picks the change up from the cluster within a second
         svc2: Services = two["svc"]
         for _ in range(30):
@@ -191,9 +194,13 @@ async def test_storm_on_the_cluster(cluster: RedisClusterProcs, tmp_path: Path,
               f"requests {rec.requests} seat events {rec.seat_events}")
         errors = {sid: o for sid, o in rec.outcomes.items() if o.startswith("error")}
         assert errors == {}
-        assert rec.double_holds == [] and rec.bad_twiml == []
-        assert set(rec.statuses) == {200} and set(rec.seat_statuses) <= {200, 409}, rec
-        assert rec.count("answered") > 50 and rec.count("abandoned") > 0 and rec.noanswers > 0
+        assert rec.double_holds == []
+        assert rec.bad_twiml == []
+        assert set(rec.statuses) == {200}, rec
+        assert set(rec.seat_statuses) <= {200, 409}, rec
+        assert rec.count("answered") > 50
+        assert rec.count("abandoned") > 0
+        assert rec.noanswers > 0
         await settle(acd.redis, acd.keys)
         assert await violations(acd.redis, acd.keys) == []
         assert await compare(acd.redis, acd.keys, rec, seats) == []

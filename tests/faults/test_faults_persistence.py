@@ -90,7 +90,9 @@ async def test_a_clean_restart_keeps_calls_seats_config_and_counters(
         await phone.twiml("/voice/status", CallSid="CA3", CallStatus="completed")
         before = await snapshot(acd.redis, acd.keys)
         cnt_before = await counters(acd.redis, acd.keys)
-        assert cnt_before["offered"] == 5 and cnt_before["answered"] == 2 and cnt_before["abandoned"] == 1
+        assert cnt_before["offered"] == 5
+        assert cnt_before["answered"] == 2
+        assert cnt_before["abandoned"] == 1
 
         aof_redis.shutdown()
         root = await phone.twiml("/voice/wait", CallSid="CA4")

@@ -128,7 +128,9 @@ async def test_talks_that_end_while_redis_is_away_leave_no_seat_stuck(
                 # the Dial action to one worker, the final status callback to the other
                 end = await tw.post(i % 2, action, **base_params(i), CallStatus="in-progress",
                                     DialCallStatus="completed", DialCallDuration="30")
-                assert end.find("Hangup") is not None and end.find("Dial") is None, \
+                assert end.find("Hangup") is not None, \
+                    "the caller whose talk just ended hears goodbye, not the backup number"
+                assert end.find("Dial") is None, \
                     "the caller whose talk just ended hears goodbye, not the backup number"
                 await tw.post((i + 1) % 2, "/voice/status", **base_params(i), CallStatus="completed",
                               CallDuration="45")

@@ -63,17 +63,20 @@ def assert_not_ready(got: dict[str, httpx.Response], reason_part: str) -> None:
     assert ready.status_code == 503, ready.text
     assert ready.headers["content-type"] == "application/json"
     body = ready.json()
-    assert body["status"] == "not ready" and body["redis"] is False
+    assert body["status"] == "not ready"
+    assert body["redis"] is False
     assert reason_part in body["reason"], body
     assert got["/healthz"].status_code == 503
 
 
 async def test_probes_with_redis_up(app_env: dict[str, Any]) -> None:
     got = await probes(app_env["client"])
-    assert got["/livez"].status_code == 200 and got["/livez"].json() == {"status": "alive"}
-    assert got["/readyz"].status_code == 200 and got["/readyz"].json() == {"status": "ready",
-                                                                           "redis": True}
-    assert got["/healthz"].status_code == 200 and got["/healthz"].json()["redis"] is True
+    assert got["/livez"].status_code == 200
+    assert got["/livez"].json() == {"status": "alive"}
+    assert got["/readyz"].status_code == 200
+    assert got["/readyz"].json() == {"status": "ready", "redis": True}
+    assert got["/healthz"].status_code == 200
+    assert got["/healthz"].json()["redis"] is True
 
 
 @needs_redis
