@@ -68,7 +68,8 @@ async def test_fields_and_literal_braces_are_spoken_in_a_real_call(admin: Admin,
 async def test_a_notice_is_a_template_too_and_is_checked(admin: Admin, phone: Phone) -> None:
     bad = await admin.put_line("12328", mode="whole", flow="whole-merge", notice="{line_name.x}")
     found = problems(bad)  # the line is checked as the request body: FastAPI's shape
-    assert found[0]["loc"] == ["body", "notice"] and "'{line_name.x}'" in found[0]["msg"], found
+    assert found[0]["loc"] == ["body", "notice"], found
+    assert "'{line_name.x}'" in found[0]["msg"], found
     selfref = problems(await admin.put_line("12328", mode="whole", flow="whole-merge",
                                             notice="{notice}"))
     assert "'{notice}'" in selfref[0]["msg"], selfref
@@ -81,7 +82,8 @@ async def test_a_notice_is_a_template_too_and_is_checked(admin: Admin, phone: Ph
 
 async def test_the_shipped_flows_still_speak_their_fields(phone: Phone) -> None:
     sub = await phone.twiml("/voice/incoming", CallSid="CAs", From="+8613800000004", To="12366")
-    assert says(sub)[0].startswith("您好，这里是") and "{" not in says(sub)[0]
+    assert says(sub)[0].startswith("您好，这里是")
+    assert "{" not in says(sub)[0]
     whole = await phone.twiml("/voice/incoming", CallSid="CAw", From="+8613800000005", To="12300")
     assert says(whole)[0].startswith("12300电信用户申诉热线已并入12345")
 
