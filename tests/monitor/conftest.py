@@ -73,7 +73,8 @@ def live_server(settings: Settings, clock: ManualClock, control: RecordingCallCo
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        assert thread.is_alive(), "server did not start"
+        assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.02)
     url = f"http://127.0.0.1:{port}"
     with httpx.Client(timeout=10) as client:

@@ -79,8 +79,10 @@ async def test_figures_of_known_calls(phone: Phone, svc: Services, clock: Manual
     for window in ("15m", "1h", "today"):
         f = pool["windows"][window]
         assert {k: f[k] for k in EXPECTED} == EXPECTED, window
-    assert pool["live"]["seats"]["logged"] == 1 and pool["live"]["seats"]["wrapup"] == 1
-    assert pool["live"]["waiting"] == 0 and pool["live"]["occupancy"] == 1.0
+    assert pool["live"]["seats"]["logged"] == 1
+    assert pool["live"]["seats"]["wrapup"] == 1
+    assert pool["live"]["waiting"] == 0
+    assert pool["live"]["occupancy"] == 1.0
     assert queue(report, "sub-12366")["windows"]["today"]["offered"] == 0
     line = next(r for r in report["lines"] if r["number"] == "12328")["windows"]["today"]
     assert (line["calls"], line["offered"], line["answer_rate"]) == (4, 4, 0.6667)
@@ -97,9 +99,11 @@ async def test_filters_and_unknown_scope(phone: Phone, svc: Services, clock: Man
     await known_calls(phone, svc, clock)
     by_queue = (await client.get("/api/metrics", params={"queue": "pool"})).json()
     assert [q["id"] for q in by_queue["queues"]] == ["pool"]
-    assert all(r["queue"] == "pool" for r in by_queue["lines"]) and "totals" not in by_queue
+    assert all(r["queue"] == "pool" for r in by_queue["lines"])
+    assert "totals" not in by_queue
     by_line = (await client.get("/api/metrics", params={"line": "12328"})).json()
-    assert by_line["queues"] == [] and [r["number"] for r in by_line["lines"]] == ["12328"]
+    assert by_line["queues"] == []
+    assert [r["number"] for r in by_line["lines"]] == ["12328"]
     assert by_line["lines"][0]["windows"]["15m"]["answered"] == 2
     assert (await client.get("/api/metrics", params={"queue": "nope"})).status_code == 404
     assert (await client.get("/api/metrics", params={"line": "999"})).status_code == 404
@@ -111,13 +115,16 @@ async def test_windows_move_on_and_history_keeps_intervals(
     start = kpi.bucket_of(clock.now())
     clock.advance(2 * 3600)  # 18:00 Shanghai: same day, outside the 15 min and 1 h windows
     pool = queue((await client.get("/api/metrics")).json(), "pool")
-    assert pool["windows"]["15m"]["offered"] == 0 and pool["windows"]["1h"]["offered"] == 0
+    assert pool["windows"]["15m"]["offered"] == 0
+    assert pool["windows"]["1h"]["offered"] == 0
     assert pool["windows"]["15m"]["answer_rate"] is None
     assert pool["windows"]["today"]["offered"] == 4
     hist = (await client.get("/api/metrics/history", params={"hours": 3})).json()
-    assert hist["interval_seconds"] == 900 and hist["scopes"][0]["scope"] == "center"
+    assert hist["interval_seconds"] == 900
+    assert hist["scopes"][0]["scope"] == "center"
     points = {p["start"]: p for p in hist["scopes"][0]["points"]}
-    assert len(points) == 12 and points[start]["answered"] == 2
+    assert len(points) == 12
+    assert points[start]["answered"] == 2
     assert points[start]["answer_rate"] == 0.6667
     assert sum(p["offered"] for p in points.values()) == 4
     one = (await client.get("/api/metrics/history", params={"line": "12328"})).json()
@@ -141,9 +148,11 @@ async def test_waiting_without_seats_and_longest_wait_alerts(
     kinds = sorted((a["kind"], a["queue"]) for a in alerts["alerts"])
     assert kinds == [("longest_wait", "pool"), ("no_seat_logged_in", "pool")]
     longest = next(a for a in alerts["alerts"] if a["kind"] == "longest_wait")
-    assert longest["value"] == 61.0 and longest["threshold"] == 60.0
+    assert longest["value"] == 61.0
+    assert longest["threshold"] == 60.0
     pool = queue((await client.get("/api/metrics")).json(), "pool")
-    assert pool["live"]["waiting"] == 2 and pool["live"]["longest_wait_seconds"] == 61.0
+    assert pool["live"]["waiting"] == 2
+    assert pool["live"]["longest_wait_seconds"] == 61.0
 
 
 async def test_sub_center_overflowing_for_three_intervals_alerts(
@@ -174,13 +183,16 @@ async def test_staffing_from_the_last_hour(phone: Phone, svc: Services, clock: M
     rows = (await client.get("/api/staffing", params={"queue": "pool"})).json()["queues"]
     assert len(rows) == 1
     s = rows[0]
-    assert s["window_seconds"] == 4050 and s["calls_per_hour"] == pytest.approx(4 * 3600 / 4050, abs=0.05)
+    assert s["window_seconds"] == 4050
+    assert s["calls_per_hour"] == pytest.approx(4 * 3600 / 4050, abs=0.05)
     assert s["aht_seconds"] == 100.0  # talk 90 s + wrap-up 10 s
     assert s["patience_seconds"] == 66.0  # (3 + 85 + 2 + 42) s waited / 2 abandons
-    assert s["model"] == "erlang-a" and s["logged_in"] == 1
+    assert s["model"] == "erlang-a"
+    assert s["logged_in"] == 1
     assert s["seats_needed"] >= s["seats_for_answer_rate"] >= 1
     assert s["seats_needed"] >= s["seats_for_sl"] >= 1
-    assert s["at_needed"]["answer_rate"] >= 0.99 and s["at_needed"]["service_level"] >= 0.8
+    assert s["at_needed"]["answer_rate"] >= 0.99
+    assert s["at_needed"]["service_level"] >= 0.8
     assert s["at_logged_in"]["seats"] == 1
     empty = (await client.get("/api/staffing", params={"queue": "sub-12360"})).json()
     assert empty["queues"][0]["seats_needed"] == 0

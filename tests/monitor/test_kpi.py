@@ -14,14 +14,17 @@ T0 = 1_800_000_000  # 2027-01-15 16:00 Asia/Shanghai, a bucket boundary
 
 
 def test_buckets_and_windows() -> None:
-    assert kpi.bucket_of(T0 + 899.9) == T0 and kpi.bucket_of(T0 + 900) == T0 + 900
+    assert kpi.bucket_of(T0 + 899.9) == T0
+    assert kpi.bucket_of(T0 + 900) == T0 + 900
     start = kpi.day_start(T0)
     assert datetime.fromtimestamp(start, kpi.SHANGHAI).strftime("%H:%M") == "00:00"
     assert T0 - start == 16 * 3600
     assert kpi.window_buckets(T0 + 60, "15m") == [T0 - 900, T0]
     assert kpi.window_buckets(T0 + 60, "1h") == [T0 - 3600 + 900 * i for i in range(5)]
     today = kpi.window_buckets(T0 + 60, "today")
-    assert today[0] == start and today[-1] == T0 and len(today) == 16 * 4 + 1
+    assert today[0] == start
+    assert today[-1] == T0
+    assert len(today) == 16 * 4 + 1
     just_after_midnight = start + 86400 + 10
     assert kpi.window_buckets(just_after_midnight, "today") == [start + 86400]
     assert kpi.last_buckets(T0, 3) == [T0 - 1800, T0 - 900, T0]
@@ -32,7 +35,8 @@ def test_quantile_interpolates_inside_bins() -> None:
     assert kpi.quantile({"5": 10}, 0.5) == 2.5
     assert kpi.quantile({"5": 1, "10": 1}, 1.0) == 10.0
     bins = {"15": 9, "20": 1}  # 9 in (10, 15], 1 in (15, 20]
-    assert kpi.quantile(bins, 0.9) == 15.0 and kpi.quantile(bins, 0.95) == 17.5
+    assert kpi.quantile(bins, 0.9) == 15.0
+    assert kpi.quantile(bins, 0.95) == 17.5
     assert kpi.quantile({"inf": 3}, 0.5) == 600.0, "the last bin reads as 600 s or more"
 
 
@@ -42,14 +46,19 @@ def test_figures_definitions() -> None:
          "handled_ms": 97 * 200_000, "wa:15": 90, "wa:20": 7, "wb:5": 3, "wb:30": 2,
          "callback_requested": 4, "callback_connected": 3, "callback_failed": 1}
     f = kpi.figures(c, 15, 0.99)
-    assert f["answer_rate"] == round(97 / 99, 4) and f["below_target"] is True
+    assert f["answer_rate"] == round(97 / 99, 4)
+    assert f["below_target"] is True
     assert f["service_level"] == round(90 / 99, 4)
-    assert f["asa_seconds"] == 10.0 and f["wait_avg_seconds"] == 10.0
-    assert f["aht_seconds"] == 200.0 and f["abandoned_counted"] == 2
+    assert f["asa_seconds"] == 10.0
+    assert f["wait_avg_seconds"] == 10.0
+    assert f["aht_seconds"] == 200.0
+    assert f["abandoned_counted"] == 2
     assert (f["callbacks_requested"], f["callbacks_connected"], f["callbacks_failed"]) == (4, 3, 1)
     empty = kpi.figures({}, 15, 0.99)
-    assert empty["answer_rate"] is None and empty["below_target"] is None
-    assert empty["asa_seconds"] is None and empty["wait_p90_seconds"] is None
+    assert empty["answer_rate"] is None
+    assert empty["below_target"] is None
+    assert empty["asa_seconds"] is None
+    assert empty["wait_p90_seconds"] is None
     only_short = kpi.figures({"abandoned": 2, "abandoned_short": 2}, 15, 0.99)
     assert only_short["answer_rate"] is None, "short abandons count neither way"
     assert kpi.figures({"answered": 1, "handled": 2, "handled_ms": 300_000}, 15,
@@ -60,7 +69,8 @@ def test_live_figures_and_occupancy() -> None:
     live = kpi.Live(3, (T0 - 42) * 1000, 5, (("ready", 1), ("talking", 2), ("wrapup", 1),
                                               ("break", 1)))
     f = kpi.live_figures(live, T0)
-    assert f["longest_wait_seconds"] == 42.0 and f["occupancy"] == 0.75
+    assert f["longest_wait_seconds"] == 42.0
+    assert f["occupancy"] == 0.75
     assert f["seats"] == {"logged": 5, "ready": 1, "reserved": 0, "talking": 2, "wrapup": 1,
                           "break": 1}
     assert kpi.live_figures(kpi.Live(), T0)["occupancy"] is None
@@ -93,18 +103,22 @@ def test_staffing_inputs_and_advice_agree_with_erlang_a() -> None:
     a = staffing.staffing_advice(c, 3600, target=0.99, sl_target=0.8, sl_seconds=15,
                             wrap_seconds=40, default_aht_seconds=300, logged=8, ready=2)
     n = a["seats_needed"]
-    assert a["model"] == "erlang-a" and n == max(a["seats_for_answer_rate"], a["seats_for_sl"])
+    assert a["model"] == "erlang-a"
+    assert n == max(a["seats_for_answer_rate"], a["seats_for_sl"])
     best = erlang_a_metrics(150, 240, 120, n, 15)
     worse = erlang_a_metrics(150, 240, 120, n - 1, 15)
-    assert best.answer_rate >= 0.99 and best.service_level >= 0.8
+    assert best.answer_rate >= 0.99
+    assert best.service_level >= 0.8
     assert worse.answer_rate < 0.99 or worse.service_level < 0.8
     assert a["at_logged_in"]["seats"] == 8
     assert a["at_needed"]["answer_rate"] == pytest.approx(best.answer_rate, abs=1e-4)
     no_abandon = staffing.staffing_advice({"offered": 10, "answered": 10}, 3600, target=0.99,
                                      sl_target=0.8, sl_seconds=15, wrap_seconds=0,
                                      default_aht_seconds=180, logged=0, ready=0)
-    assert no_abandon["model"] == "erlang-c" and no_abandon["aht_seconds"] == 180.0
-    assert no_abandon["at_logged_in"] is None and no_abandon["seats_needed"] >= 1
+    assert no_abandon["model"] == "erlang-c"
+    assert no_abandon["aht_seconds"] == 180.0
+    assert no_abandon["at_logged_in"] is None
+    assert no_abandon["seats_needed"] >= 1
 
 
 @pytest.mark.parametrize(("cph", "aht", "patience"), [(600, 240, 120), (100, 180, None),

@@ -59,7 +59,8 @@ def test_stream_pushes_updates_at_least_every_two_seconds(live_server: LiveServe
         first, last = got[0][2], got[-1][2]
         pool = next(q for q in last["queues"] if q["id"] == "pool")
         assert next(q for q in first["queues"] if q["id"] == "pool")["live"]["waiting"] == 0
-        assert pool["live"]["waiting"] == 1 and len(pool["spark"]) == 24
+        assert pool["live"]["waiting"] == 1
+        assert len(pool["spark"]) == 24
         assert {s["queue"] for s in last["staffing"]} == {q["id"] for q in last["queues"]}
         with client.stream("GET", live_server.url + "/api/metrics/stream",
                            params={"token": token, "interval": 0.2}) as resp:
@@ -114,5 +115,6 @@ def test_dashboard_turns_a_tile_red_on_an_abandoned_call(live_server: LiveServer
     page.locator("#lang").click()
     expect(page.locator("h1")).to_have_text("12345 热线实时监控")
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
-    assert errors == [] and external == []
+    assert errors == []
+    assert external == []
     page.close()

@@ -38,7 +38,8 @@ async def test_prometheus_exposition_of_known_calls(phone: Phone, svc: Services,
                                                     app_env: dict[str, Any]) -> None:
     await known_calls(phone, svc, clock)
     resp = await app_env["client"].get("/metrics")  # IVR_METRICS_TOKEN empty: open
-    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/plain")
     types = {f.name: f.type for f in text_string_to_metric_families(resp.text)}
     assert types["ivr_calls_answered"] == "counter"
     assert types["ivr_queue_wait_seconds"] == "histogram"
@@ -104,7 +105,8 @@ async def test_monitor_routes_need_the_monitor_token(secured_client: httpx.Async
                                                      path: str) -> None:
     assert (await secured_client.get(path)).status_code == 401
     wrong = await secured_client.get(path, headers={"Authorization": "Bearer nope"})
-    assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+    assert wrong.status_code == 401
+    assert wrong.headers["www-authenticate"] == "Bearer"
     assert (await secured_client.get(path, params={"token": "mon-secret-"})).status_code == 401
     assert (await secured_client.get(path, headers={"Authorization": "Basic mon-secret"})
             ).status_code == 401
@@ -122,13 +124,16 @@ async def test_metrics_has_its_own_token(secured_client: httpx.AsyncClient) -> N
     monitor = await secured_client.get("/metrics", headers={"Authorization": "Bearer mon-secret"})
     assert monitor.status_code == 401
     ok = await secured_client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
-    assert ok.status_code == 200 and "ivr_calls_answered_total" in ok.text
+    assert ok.status_code == 200
+    assert "ivr_calls_answered_total" in ok.text
 
 
 async def test_dashboard_assets_are_served_without_data(secured_client: httpx.AsyncClient) -> None:
     js = await secured_client.get("/dashboard/dashboard.js")
-    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
-    assert "EventSource" in js.text and "http" not in js.text.replace("http://www.w3.org", "")
+    assert js.status_code == 200
+    assert js.headers["content-type"].startswith("text/javascript")
+    assert "EventSource" in js.text
+    assert "http" not in js.text.replace("http://www.w3.org", "")
     assert (await secured_client.get("/dashboard/../settings.py")).status_code == 404
     assert (await secured_client.get("/dashboard/other.js")).status_code == 404
 
@@ -149,4 +154,5 @@ async def test_grafana_dashboard_uses_only_exposed_metrics(app_env: dict[str, An
     text = (await app_env["client"].get("/metrics")).text
     families = list(text_string_to_metric_families(text))
     exposed = {s.name for f in families for s in f.samples} | {f.name for f in families}
-    assert used and used <= exposed, used - exposed
+    assert used, exprs
+    assert used <= exposed, used - exposed
