@@ -15,7 +15,8 @@ async def test_a_rest_redirect_pulls_a_waiting_call_out_of_its_hold_loop(rig: Ri
     call = rig.call("12328")
     await rig.start(call.run())
     await rig.run(25.0)
-    assert "dial" not in rig.kinds(call.sid) and call.status == "in-progress"
+    assert "dial" not in rig.kinds(call.sid)
+    assert call.status == "in-progress"
     assert (await rig.state(call.sid))["st"] == "waiting"
     await rig.start(agent.login())  # the seat reserves the call; the service redirects it
     assert rig.ls.control.log == [(call.sid, "https://ivr.local/voice/wait", True)]
@@ -26,7 +27,8 @@ async def test_a_rest_redirect_pulls_a_waiting_call_out_of_its_hold_loop(rig: Ri
     c = await rig.state(call.sid)
     assert (c["st"], c["out"]) == ("ended", "answered")
     assert int(c["wait"]) == int(answered.t * 1000) - 1_800_000_000_000
-    assert call.errors == [] and agent.violations == []
+    assert call.errors == []
+    assert agent.violations == []
     assert await rig.violations() == []
 
 
@@ -51,7 +53,8 @@ async def test_a_bad_signature_is_an_application_error(rig: Rig) -> None:
     await rig.start(call.run())
     await rig.run()
     assert call.hung_up_by == "error"
-    assert call.errors and "403" in call.errors[0]
+    assert call.errors
+    assert "403" in call.errors[0]
     assert await rig.state(call.sid) == {}, "a refused webhook changes nothing"
 
 
@@ -63,7 +66,8 @@ async def test_a_caller_who_hangs_up_while_waiting_is_abandoned(rig: Rig) -> Non
     c = await rig.state(call.sid)
     assert (c["st"], c["out"], c["wait"]) == ("ended", "abandoned", "42000")
     (status,) = [e for e in rig.of(call.sid, "request") if e.data["what"] == "status"]
-    assert status.data["status"] == 200 and call.hung_up_by == "caller"
+    assert status.data["status"] == 200
+    assert call.hung_up_by == "caller"
 
 
 async def test_hanging_up_during_the_talk_ends_it_answered(rig: Rig) -> None:
@@ -96,7 +100,8 @@ async def test_a_seat_that_lets_it_ring_out_goes_on_break_and_comes_back(rig: Ri
     assert rig.of(call.sid, "dial-end")[0].data["status"] == "no-answer"
     (answered,) = rig.of(call.sid, "answered")
     assert answered.data["endpoint"] == "client:p02"
-    assert sleepy.missed_calls == 1 and not sleepy.on_break
+    assert sleepy.missed_calls == 1
+    assert not sleepy.on_break
     assert await rig.seat_state("p01") == "ready", "the operator went ready again"
     assert (await rig.state(call.sid))["out"] == "answered"
     assert await rig.violations() == []

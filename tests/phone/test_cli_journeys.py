@@ -54,13 +54,15 @@ def test_12345_hub_silence_reaches_a_person(env: dict[str, str]) -> None:
     assert (kinds(out, "input")[0]["digits"], kinds(out, "input")[0]["speech"]) == ("", "")
     (answered,) = kinds(out, "answered")
     assert answered["endpoint"].startswith("client:p0")
-    assert out["hung_up_by"] == "service" and out["errors"] == []
+    assert out["hung_up_by"] == "service"
+    assert out["errors"] == []
 
 
 def test_12358_whole_merge_hears_the_notice_then_a_trained_seat(env: dict[str, str]) -> None:
     out = dial(env, "12358", "--demo")
     notice = says(out)[0]
-    assert "12358" in notice and "12345" in notice
+    assert "12358" in notice
+    assert "12345" in notice
     (answered,) = kinds(out, "answered")
     assert answered["endpoint"] == "client:p03", "p03 is trained for 12358"
 

@@ -39,7 +39,8 @@ def dial(env: dict[str, str], *args: str) -> dict[str, Any]:
     assert result.exit_code == 0, result.output
     out: dict[str, Any] = json.loads(result.stdout)
     requests = [e for e in out["events"] if e["kind"] == "request"]
-    assert requests and {e["status"] for e in requests} == {200}
+    assert requests
+    assert {e["status"] for e in requests} == {200}
     assert all("/jambonz/" in e["url"] for e in requests), [e["url"] for e in requests]
     assert out["errors"] == []
     return out
@@ -59,7 +60,8 @@ def test_ivr_call_dialect_jambonz_reaches_a_seat_end_to_end(env: dict[str, str])
     urls = [e["url"] for e in kinds(out, "request")]
     assert urls[0].endswith("/jambonz/incoming")
     assert any("/jambonz/seat-answered" in u for u in urls), "the seat's confirmHook"
-    assert any("/jambonz/dial-done" in u for u in urls) and urls[-1].endswith("/jambonz/status")
+    assert any("/jambonz/dial-done" in u for u in urls)
+    assert urls[-1].endswith("/jambonz/status")
     assert out["hung_up_by"] == "service"
 
 
@@ -90,14 +92,16 @@ async def test_a_jambonz_call_over_http_signs_with_the_webhook_secret(served: st
     settings = Settings(config_dir=ROOT)
     refused = await place_call(CallOptions(number="12345", url=served, auth_token="not-it",
                                            dialect="jambonz", settings=settings))
-    assert not refused.ok and "/jambonz/incoming answered 403" in refused.session.errors[0]
+    assert not refused.ok
+    assert "/jambonz/incoming answered 403" in refused.session.errors[0]
     # an IVR caller on 12345 presses 1: dialled to 110 through the jambonz verbs
     opts = CallOptions(number="12345", url=served, auth_token=SECRET, dialect="jambonz",
                        settings=settings, inputs=[Input(digits="1")], hangup_after=6)
     result = await place_call(opts)
     assert result.session.errors == []
     urls = [e.data["url"] for e in result.events if e.kind == "request"]
-    assert urls[0] == f"{served}/jambonz/incoming" and all("/jambonz/" in u for u in urls)
+    assert urls[0] == f"{served}/jambonz/incoming"
+    assert all("/jambonz/" in u for u in urls)
     assert [e.data["to"] for e in result.events if e.kind == "dial"] == [["110"]]
 
 
@@ -111,7 +115,8 @@ def test_ivr_simulate_dialect_jambonz_keeps_every_invariant(redis_url: str) -> N
             "--check-every", "300", "--seed", "5", "--json", "--quiet"], env=env)
         assert result.exit_code == 0, result.output
         runs[dialect] = data = json.loads(result.stdout)
-        assert data["checks"]["ok"] and data["checks"]["problems"] == []
+        assert data["checks"]["ok"]
+        assert data["checks"]["problems"] == []
     data = runs["jambonz"]
     pool = data["queues"]["pool"]
     assert pool["offered"] == pool["answered"] + pool["abandoned"] > 15
@@ -122,7 +127,8 @@ def test_ivr_simulate_dialect_jambonz_keeps_every_invariant(redis_url: str) -> N
     assert runs["twilio"]["run"]["webhooks_by_prefix"] == {"/voice": data["run"]["webhooks"]}
     bad = CliRunner().invoke(simulate, ["--dialect", "jambonz", "--seeds", "1-2", "--quiet"],
                              env=env)
-    assert bad.exit_code == 2 and "--seeds" in bad.output
+    assert bad.exit_code == 2
+    assert "--seeds" in bad.output
 
 
 def test_verb_arrays_are_read_as_jambonz_runs_them() -> None:
@@ -141,7 +147,8 @@ def test_verb_arrays_are_read_as_jambonz_runs_them() -> None:
     assert gather.action_on_empty_result, "jambonz posts its actionHook on silence too"
     assert [(p.text, p.language) for p in gather.prompts if isinstance(p, twiml.Say)] == [
         ("您好", "cmn-CN"), ("请按1", "cmn-CN")]
-    assert isinstance(dial_, twiml.Dial) and dial_.timeout == 20
+    assert isinstance(dial_, twiml.Dial)
+    assert dial_.timeout == 20
     (noun,) = dial_.nouns
     assert (noun.endpoint, noun.events) == ("client:p01", frozenset({"answered"}))
     assert noun.status_callback == "https://ivr.local/jambonz/seat-answered"

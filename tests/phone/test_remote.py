@@ -61,5 +61,6 @@ async def test_a_wrong_auth_token_is_refused_by_the_server(
     opts = CallOptions(number="12345", url=base, auth_token="someone-elses-token",
                        settings=settings)
     result = await place_call(opts)
-    assert not result.ok and result.session.hung_up_by == "error"
+    assert not result.ok
+    assert result.session.hung_up_by == "error"
     assert "403" in result.session.errors[0]

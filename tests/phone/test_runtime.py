@@ -25,7 +25,8 @@ async def test_wakeups_in_time_order_one_at_a_time() -> None:
     await rt.settle()
     await rt.run_until()
     assert log == [("b", 103.0), ("a", 105.0), ("b", 107.0), ("a", 110.0)]
-    assert rt.events == 4 and rt.next_time() is None
+    assert rt.events == 4
+    assert rt.next_time() is None
 
 
 async def test_a_signal_cuts_a_sleep_short_at_the_current_time() -> None:
@@ -42,14 +43,16 @@ async def test_a_signal_cuts_a_sleep_short_at_the_current_time() -> None:
     rt.call_later(4, lambda: signal.fire(REDIRECT, "/voice/wait"))
     await rt.run_until()
     assert woke == [(False, 4.0)]
-    assert signal.take_redirect() == "/voice/wait" and signal.kind is None
+    assert signal.take_redirect() == "/voice/wait"
+    assert signal.kind is None
 
 
 def test_a_hangup_is_never_replaced_by_a_redirect() -> None:
     signal = Signal()
     signal.fire(HANGUP)
     signal.fire(REDIRECT, "/x")
-    assert signal.hangup and signal.take_redirect() is None
+    assert signal.hangup
+    assert signal.take_redirect() is None
 
 
 async def test_horizon_cancelled_callbacks_and_errors() -> None:
@@ -60,7 +63,8 @@ async def test_horizon_cancelled_callbacks_and_errors() -> None:
     rt.call_later(2, lambda: ran.append(clock.now())).cancel()
     rt.call_later(5, lambda: ran.append(clock.now()))
     await rt.run_until(3.0)
-    assert ran == [1.0] and rt.next_time() == 5.0
+    assert ran == [1.0]
+    assert rt.next_time() == 5.0
 
     async def broken() -> None:
         await rt.sleep(1)

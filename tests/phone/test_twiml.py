@@ -29,8 +29,10 @@ def test_every_verb_with_twilio_defaults() -> None:
     assert isinstance(gather, twiml.Gather)
     assert gather.action == "https://ivr.local/voice/gather?n=menu"
     assert (gather.timeout, gather.num_digits, gather.finish_on_key) == (3.0, 1, "#")
-    assert gather.input == {"dtmf", "speech"} and gather.action_on_empty_result
-    assert gather.hints == ("着火", "报警") and gather.prompts == (twiml.Say("请按1", "zh-CN"),)
+    assert gather.input == {"dtmf", "speech"}
+    assert gather.action_on_empty_result
+    assert gather.hints == ("着火", "报警")
+    assert gather.prompts == (twiml.Say("请按1", "zh-CN"),)
     assert redirect == twiml.Redirect("https://ivr.local/voice/wait?loop=1")
     assert hangup == twiml.Hangup()
 
@@ -39,7 +41,8 @@ def test_gather_defaults_are_twilios() -> None:
     (g,) = twiml.parse("<Response><Gather/></Response>", DOC)
     assert isinstance(g, twiml.Gather)
     assert (g.action, g.timeout, g.num_digits, g.finish_on_key) == (DOC, 5.0, None, "#")
-    assert g.input == {"dtmf"} and not g.action_on_empty_result
+    assert g.input == {"dtmf"}
+    assert not g.action_on_empty_result
 
 
 def test_dial_nouns_and_callbacks() -> None:
@@ -52,15 +55,20 @@ def test_dial_nouns_and_callbacks() -> None:
     r.dial("110")
     r.append(Dial())
     first, second, empty = twiml.parse(str(r), DOC)
-    assert isinstance(first, twiml.Dial) and isinstance(second, twiml.Dial)
-    assert first.timeout == 20.0 and first.action.endswith("/voice/dial-done?seat=p01")
+    assert isinstance(first, twiml.Dial)
+    assert isinstance(second, twiml.Dial)
+    assert first.timeout == 20.0
+    assert first.action.endswith("/voice/dial-done?seat=p01")
     (noun,) = first.nouns
     assert (noun.kind, noun.address, noun.endpoint) == ("client", "p01", "client:p01")
     assert noun.events == {"answered"}
     assert noun.status_callback == "https://ivr.local/voice/seat-answered?seat=p01"
-    assert second.nouns == (twiml.Noun("number", "110"),) and second.action == ""
-    assert second.timeout == 30.0 and second.time_limit == 14400.0
-    assert isinstance(empty, twiml.Dial) and empty.nouns == ()
+    assert second.nouns == (twiml.Noun("number", "110"),)
+    assert second.action == ""
+    assert second.timeout == 30.0
+    assert second.time_limit == 14400.0
+    assert isinstance(empty, twiml.Dial)
+    assert empty.nouns == ()
 
 
 def test_client_identity_and_sip() -> None:
