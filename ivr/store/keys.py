@@ -11,6 +11,8 @@ generated from this table, so no script spells a key name by hand.
 
 from __future__ import annotations
 
+import re
+
 from ivr.core import states
 from ivr.core.states import BUCKET_SECONDS
 
@@ -38,7 +40,7 @@ TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "cfgchan": ("cfg-changed", ()),  # pub/sub channel (not a key): config version changed
 }
 
-__all__ = ["BUCKET_SECONDS", "TEMPLATES", "Keys", "lua_preamble", "prefix"]
+__all__ = ["BUCKET_SECONDS", "TEMPLATES", "Keys", "inline_names", "lua_preamble", "prefix"]
 
 
 def prefix(center: str) -> str:
@@ -176,44 +178,79 @@ def _by_state(table: dict[tuple[str, str], str]) -> dict[str, dict[str, str]]:
     return out
 
 
-def lua_rules() -> str:
+def lua_names() -> dict[str, dict[str, int | str | tuple[int, ...]]]:
+    """Every name of the preamble's name tables: table (``F``, ``S.call``, ...) -> name -> value."""
+    return {
+        "S.call": {lua_name(s): s for s in states.CALL_STATES},
+        "S.seat": {lua_name(s): s for s in states.SEAT_STATES},
+        "E.call": {lua_name(e): e for e in sorted(states.CALL_EVENTS)},
+        "E.seat": {lua_name(e): e for e in sorted(states.SEAT_EVENTS)},
+        "F": {f: f for f in states.CALL_FIELDS},
+        "SF": {f: f for f in states.SEAT_FIELDS},
+        "O": {o: o for o in states.OUTCOMES},
+        "KIND": {k: k for k in states.RECORD_KINDS},
+        "NEXT": {n: n for n in states.DIAL_NEXT},
+        "MF": {f: f for f in states.META_FIELDS},
+        "QF": {f: f for f in states.QUEUE_FIELDS},
+        "QS": {f: f for f in states.QSTAT_FIELDS},
+        "TM": {n: p + ":" for n, p in states.TIMERS.items()},
+        "C": dict(states.CONSTANTS),
+    }
+
+
+#: what a name of each table is, in the error for a name the table lacks
+_WHAT = {"S.call": "call state", "S.seat": "seat state", "E.call": "call event",
+         "E.seat": "seat event", "F": "call field", "SF": "seat field", "O": "outcome",
+         "KIND": "record kind", "NEXT": "next step", "MF": "meta field", "QF": "queue field",
+         "QS": "queue figure", "TM": "timer", "C": "constant"}
+_NAME_REF = re.compile(r"\b(S\.call|S\.seat|E\.call|E\.seat|SF|F|O|KIND|NEXT|MF|QF|QS|TM|C)\.(\w+)")
+
+
+def inline_names(code: str) -> str:
+    """Lua code with every ``F.st``, ``S.call.waiting``, ``C.ANY``... replaced by its value.
+
+    A script runs its whole chunk on every call: values written in place cost nothing,
+    while tables of names would be built again each time. A name no table has is an
+    error here, when the script is registered, not on the one path that uses it.
+    """
+    names = lua_names()
+
+    def value(m: re.Match[str]) -> str:
+        table, name = m.group(1), m.group(2)
+        if name not in names[table]:
+            raise KeyError(f"no {_WHAT[table]} {name} ({table}.{name})")
+        return _lua(names[table][name])
+
+    return _NAME_REF.sub(value, code)
+
+
+def lua_rules(tables: bool = True) -> str:
     """The tables of :mod:`ivr.core.states` as Lua, and the helpers ``allows``, ``transition``.
 
     ``S`` states, ``T`` transitions, ``E`` events, ``F`` call fields, ``SF`` seat fields,
     ``O`` outcomes, ``KIND`` the two records (call, seat), ``NEXT`` dial_done's next steps,
     ``MF`` meta fields, ``QF`` queue settings, ``QS`` queue figures, ``TM`` timer prefixes,
-    ``C`` constants.
+    ``C`` constants. With ``tables=False`` only ``T`` and the helpers: the code that uses
+    the preamble then has its names written in place by :func:`inline_names`.
     """
-    call_states = {lua_name(s): s for s in states.CALL_STATES}
-    seat_states = {lua_name(s): s for s in states.SEAT_STATES}
+    names = lua_names()
     trans = {"call": _by_state(states.CALL_TRANSITIONS),
              "seat": _by_state(states.SEAT_TRANSITIONS)}
-    events = {"call": {lua_name(e): e for e in sorted(states.CALL_EVENTS)},
-              "seat": {lua_name(e): e for e in sorted(states.SEAT_EVENTS)}}
-    return "\n".join([
-        f"local S = {_lua({'call': call_states, 'seat': seat_states})}",
-        f"local T = {_lua(trans)}",
-        f"local E = {_lua(events)}",
-        f"local F = {_lua({f: f for f in states.CALL_FIELDS})}",
-        f"local SF = {_lua({f: f for f in states.SEAT_FIELDS})}",
-        f"local O = {_lua({o: o for o in states.OUTCOMES})}",
-        f"local KIND = {_lua({k: k for k in states.RECORD_KINDS})}",
-        f"local NEXT = {_lua({n: n for n in states.DIAL_NEXT})}",
-        f"local MF = {_lua({f: f for f in states.META_FIELDS})}",
-        f"local QF = {_lua({f: f for f in states.QUEUE_FIELDS})}",
-        f"local QS = {_lua({f: f for f in states.QSTAT_FIELDS})}",
-        f"local TM = {_lua({n: p + ':' for n, p in states.TIMERS.items()})}",
-        f"local C = {_lua(states.CONSTANTS)}",
-        f"local S0 = {_lua({'call': states.NEW, 'seat': 'offline'})}  -- no record yet",
-        "-- a name the tables do not have is a bug: fail loudly instead of comparing with nil",
-        "local function strict(t, what)",
-        "  return setmetatable(t, {__index = function(_, k) error('no ' .. what .. ' ' .. tostring(k)) end})",
-        "end",
-        "strict(S.call, 'call state'); strict(S.seat, 'seat state'); strict(F, 'call field')",
-        "strict(E.call, 'call event'); strict(E.seat, 'seat event'); strict(SF, 'seat field')",
-        "strict(O, 'outcome'); strict(KIND, 'record kind'); strict(NEXT, 'next step')",
-        "strict(MF, 'meta field'); strict(QF, 'queue field'); strict(QS, 'queue figure')",
-        "strict(TM, 'timer'); strict(C, 'constant')",
+    lines = [f"local T = {_lua(trans)}",
+             f"local S0 = {_lua({'call': states.NEW, 'seat': 'offline'})}  -- no record yet"]
+    if tables:
+        lines += [
+            f"local S = {_lua({'call': names['S.call'], 'seat': names['S.seat']})}",
+            f"local E = {_lua({'call': names['E.call'], 'seat': names['E.seat']})}",
+            *(f"local {t} = {_lua(names[t])}" for t in _WHAT if "." not in t),
+            "-- a name the tables do not have is a bug: fail loudly instead of comparing with nil",
+            "local function strict(t, what)",
+            "  return setmetatable(t, {__index = function(_, k)",
+            "    error('no ' .. what .. ' ' .. tostring(k)) end})",
+            "end",
+            *(f"strict({t}, '{what}')" for t, what in _WHAT.items()),
+        ]
+    lines += [
         "local BUCKET_MS = C.BUCKET_MS",
         "-- the state an event leads to from a state (nil: the table forbids it)",
         "local function allows(kind, from, event)",
@@ -230,19 +267,25 @@ def lua_rules() -> str:
         "  end",
         "  return to",
         "end",
-    ]) + "\n"
+    ]
+    text = "\n".join(lines) + "\n"
+    return text if tables else inline_names(text)
 
 
-def lua_preamble() -> str:
+def lua_preamble(tables: bool = True, keys: frozenset[str] | None = None) -> str:
     """The Lua key builders ``K.<name>(...)`` (from KEYS[1], the meta key), then the rules.
 
-    The rules are the state tables of :func:`lua_rules`.
+    The rules are the state tables of :func:`lua_rules` (``tables=False``: only those the
+    helpers need, for code whose names :func:`inline_names` writes in place). ``keys``:
+    build only these builders (and ``meta``), else all.
     """
     lines = [
         "local K = {}",
         "local P = string.sub(KEYS[1], 1, -6)  -- strip ':meta'",
     ]
     for name, (template, names) in TEMPLATES.items():
+        if keys is not None and name not in keys and name != "meta":
+            continue
         parts: list[str] = []
         rest = template
         for arg in names:
@@ -254,4 +297,4 @@ def lua_preamble() -> str:
             parts.append(repr(rest).replace("'", '"'))
         body = " .. ".join(['P .. ":"', *parts])
         lines.append(f"function K.{name}({', '.join(names)}) return {body} end")
-    return "\n".join(lines) + "\n" + lua_rules()
+    return "\n".join(lines) + "\n" + lua_rules(tables)

@@ -18,7 +18,7 @@ from redis.exceptions import ResponseError
 from ivr.core import states
 from ivr.core.engine import EnqueueAction
 from ivr.store import scripts
-from ivr.store.keys import Keys, lua_name, lua_preamble
+from ivr.store.keys import Keys, inline_names, lua_name, lua_preamble
 from ivr.store.scripts import LUA_DIR
 from ivr.web.services import Services
 from tests.store.acd_env import script_replies
@@ -217,3 +217,28 @@ def test_every_script_is_registered_by_exactly_one_owner() -> None:
     files = {p.stem for p in Path(LUA_DIR).glob("*.lua")}
     owned = [*scripts.NAMES, *scripts.CONFIG_NAMES, *scripts.SHARED]
     assert sorted(owned) == sorted(files), "a script with no owner, or with two"
+
+
+def test_registered_scripts_carry_values_not_name_tables() -> None:
+    """Names are written in place when a script is built; a name no table has fails then."""
+    assert inline_names("if c.st == S.call.waiting and x == C.ANY then") == (
+        'if c.st == "waiting" and x == "any" then')
+    assert inline_names("redis.call('HSET', sk, SF.st, S.seat.break_)") == (
+        'redis.call(\'HSET\', sk, "st", "break")')
+    assert inline_names("local h = C.HIST") == "local h = " + "{" + ", ".join(
+        str(b) for b in states.WAIT_BINS) + "}"
+    with pytest.raises(KeyError, match="no call field zz"):
+        inline_names("redis.call('HGET', ck, F.zz)")
+    wait = scripts.source("wait")
+    assert "local F =" not in wait and "F.st" not in wait and "strict(" not in wait
+    assert "local function status(" in wait and "local function place(" not in wait
+    assert "function K.cfgrev(" not in wait and "function K.call(" in wait
+
+
+def test_a_script_keeps_every_shared_function_it_reaches() -> None:
+    body = "local x = seat_ready(seat)"  # seat_ready -> reserve -> seat_to -> emit ...
+    shared = scripts.shared_for(body)
+    for name in ("seat_ready", "reserve", "seat_to", "emit", "seat_unready", "seat_sets"):
+        assert f"local function {name}(" in shared
+    assert "local function end_call(" not in shared
+    assert "local NOW = int_arg(1" in shared  # top-level lines stay, and what they call
