@@ -183,6 +183,7 @@ def lua_names() -> dict[str, dict[str, int | str | tuple[int, ...]]]:
     return {
         "S.call": {lua_name(s): s for s in states.CALL_STATES},
         "S.seat": {lua_name(s): s for s in states.SEAT_STATES},
+        "S.result": {s: s for s in states.RESULT_STATES},
         "E.call": {lua_name(e): e for e in sorted(states.CALL_EVENTS)},
         "E.seat": {lua_name(e): e for e in sorted(states.SEAT_EVENTS)},
         "F": {f: f for f in states.CALL_FIELDS},
@@ -199,11 +200,11 @@ def lua_names() -> dict[str, dict[str, int | str | tuple[int, ...]]]:
 
 
 #: what a name of each table is, in the error for a name the table lacks
-_WHAT = {"S.call": "call state", "S.seat": "seat state", "E.call": "call event",
-         "E.seat": "seat event", "F": "call field", "SF": "seat field", "O": "outcome",
-         "KIND": "record kind", "NEXT": "next step", "MF": "meta field", "QF": "queue field",
-         "QS": "queue figure", "TM": "timer", "C": "constant"}
-_NAME_REF = re.compile(r"\b(S\.call|S\.seat|E\.call|E\.seat|SF|F|O|KIND|NEXT|MF|QF|QS|TM|C)\.(\w+)")
+_WHAT = {"S.call": "call state", "S.seat": "seat state", "S.result": "result state",
+         "E.call": "call event", "E.seat": "seat event", "F": "call field", "SF": "seat field",
+         "O": "outcome", "KIND": "record kind", "NEXT": "next step", "MF": "meta field",
+         "QF": "queue field", "QS": "queue figure", "TM": "timer", "C": "constant"}
+_NAME_REF = re.compile(r"\b(S\.(?:call|seat|result)|E\.(?:call|seat)|SF|F|O|KIND|NEXT|MF|QF|QS|TM|C)\.(\w+)")
 
 
 def inline_names(code: str) -> str:
@@ -227,11 +228,8 @@ def inline_names(code: str) -> str:
 def lua_rules(tables: bool = True) -> str:
     """The tables of :mod:`ivr.core.states` as Lua, and the helpers ``allows``, ``transition``.
 
-    ``S`` states, ``T`` transitions, ``E`` events, ``F`` call fields, ``SF`` seat fields,
-    ``O`` outcomes, ``KIND`` the two records (call, seat), ``NEXT`` dial_done's next steps,
-    ``MF`` meta fields, ``QF`` queue settings, ``QS`` queue figures, ``TM`` timer prefixes,
-    ``C`` constants. With ``tables=False`` only ``T`` and the helpers: the code that uses
-    the preamble then has its names written in place by :func:`inline_names`.
+    ``T`` (transitions) and, unless ``tables=False``, every table of :func:`lua_names` (see
+    ``_WHAT``); without them, code must have its names written in by :func:`inline_names`.
     """
     names = lua_names()
     trans = {"call": _by_state(states.CALL_TRANSITIONS),
@@ -240,7 +238,7 @@ def lua_rules(tables: bool = True) -> str:
              f"local S0 = {_lua({'call': states.NEW, 'seat': 'offline'})}  -- no record yet"]
     if tables:
         lines += [
-            f"local S = {_lua({'call': names['S.call'], 'seat': names['S.seat']})}",
+            f"local S = {_lua({k: names['S.' + k] for k in ('call', 'seat', 'result')})}",
             f"local E = {_lua({'call': names['E.call'], 'seat': names['E.seat']})}",
             *(f"local {t} = {_lua(names[t])}" for t in _WHAT if "." not in t),
             "-- a name the tables do not have is a bug: fail loudly instead of comparing with nil",

@@ -23,7 +23,7 @@ from ivr.store.scripts import LUA_DIR
 from ivr.web.services import Services
 from tests.store.acd_env import script_replies
 
-STATE_REF = re.compile(r"\bS\.(call|seat)\.(\w+)")  # a state named through the table
+STATE_REF = re.compile(r"\bS\.(call|seat|result)\.(\w+)")  # a state named through the table
 EVENT_REF = re.compile(r"\bE\.(call|seat)\.(\w+)")  # an event named through the table
 #: table name in the preamble -> the names it has (a name not there is a typo)
 NAMED = {
@@ -40,7 +40,8 @@ NAMED = {
 }
 TABLE_REF = re.compile(r"\b(" + "|".join(NAMED) + r")\.(\w+)")
 LUA_STATES = {"call": {lua_name(s) for s in states.CALL_STATES},
-              "seat": {lua_name(s) for s in states.SEAT_STATES}}
+              "seat": {lua_name(s) for s in states.SEAT_STATES},
+              "result": set(states.RESULT_STATES)}
 LUA_EVENTS = {"call": {lua_name(e) for e in states.CALL_EVENTS},
               "seat": {lua_name(e) for e in states.SEAT_EVENTS}}
 CALL_ATTR = re.compile(r"\bc\.(\w+)\b(?!\s*=[^=])")  # c is always a call hash; reads only
@@ -53,6 +54,7 @@ RULE_NAMES = {**{f: "call field (F)" for f in states.CALL_FIELDS},
               **{f: "seat field (SF)" for f in states.SEAT_FIELDS},
               **{s: "call state (S.call)" for s in states.CALL_STATES},
               **{s: "seat state (S.seat)" for s in states.SEAT_STATES},
+              **{s: "result state (S.result)" for s in states.RESULT_STATES},
               **{f: "meta field (MF)" for f in states.META_FIELDS if f != "version"},
               **{f: "queue setting (QF)" for f in states.QUEUE_FIELDS},
               **{f: "queue figure (QS)" for f in states.QSTAT_FIELDS},

@@ -158,7 +158,7 @@ end
 local function status(sid)
   local ck = K.call(sid)
   local c = hash(ck)
-  if not c.st then return {st = 'unknown'} end
+  if not c.st then return {st = S.result.unknown} end
   local out = {st = c.st, q = c.q, ln = c.ln, cb = c.cb}
   if c.st == S.call.offered or c.st == S.call.talking then
     out.seat = c.seat

@@ -15,7 +15,7 @@ local ck = K.call(sid)
 local st = redis.call('HGET', ck, F.st)
 if not allows(KIND.call, st, E.call.begin) then return cjson.encode({st = st, repeated = true}) end
 if rate_limited(sid, line, ARGV[5], limit, window) then
-  return cjson.encode({st = 'limited'})
+  return cjson.encode({st = S.result.limited})
 end
 create_call(sid, line, from, F.st, S.call.ivr, F.dl, dialect)
 return cjson.encode({st = S.call.ivr})

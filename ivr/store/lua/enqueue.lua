@@ -27,7 +27,7 @@ if not allows(KIND.call, st, E.call.enqueue) then  -- queued already, or ended: 
 end
 if not st then
   if rate_limited(sid, line, ARGV[11], limit, window) then
-    return cjson.encode({st = 'limited'})
+    return cjson.encode({st = S.result.limited})
   end
   create_call(sid, line, from)
 end
