@@ -46,5 +46,6 @@ def test_plain_uvicorn_masks_tokens_and_numbers(service_settings: dict[str, str]
     text = log_path.read_text()
     assert "/dashboard" in text, text[-2000:]
     assert token[:12] not in text, "a token reached the log"
-    assert "13800138000" not in text and "0013" not in text, "a caller number reached the log"
+    assert "13800138000" not in text, "a caller number reached the log"
+    assert "0013" not in text, "a caller number reached the log"
     assert "%2B86138****8000" in text, text[-2000:]

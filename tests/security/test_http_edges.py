@@ -162,7 +162,8 @@ def api_operations() -> list[tuple[str, str]]:
 
 def test_no_api_operation_takes_a_query_token(prod: IvrServe) -> None:
     ops = api_operations()
-    assert len(ops) > 40 and ("PUT", "/api/plan") in ops
+    assert len(ops) > 40
+    assert ("PUT", "/api/plan") in ops
     seat = seat_token(PROD_SECRETS["IVR_SEAT_SECRET"], "p01")
     with httpx.Client(base_url=prod.base, timeout=10) as c:
         audit = c.get("/api/audit", headers=ADMIN).json()
@@ -177,7 +178,8 @@ def test_no_api_operation_takes_a_query_token(prod: IvrServe) -> None:
 def test_the_stream_and_the_dashboard_take_a_query_token(prod: IvrServe) -> None:
     with httpx.Client(base_url=prod.base, timeout=10) as c:
         page = c.get("/dashboard", params={"token": MONITOR_T})
-        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
         assert c.get("/dashboard").status_code == 401
         assert c.get("/dashboard", params={"token": "x" * 40}).status_code == 401
         assert c.get("/api/metrics/stream").status_code == 401
@@ -315,7 +317,8 @@ def test_docs_are_closed_and_metrics_need_their_token_in_production(prod: IvrSer
         assert c.get("/metrics", headers=ADMIN).status_code == 401  # its own token only
         assert c.get("/metrics", params={"token": METRICS_T}).status_code == 401
         scrape = c.get("/metrics", headers={"Authorization": f"Bearer {METRICS_T}"})
-        assert scrape.status_code == 200 and "ivr_calls_offered" in scrape.text
+        assert scrape.status_code == 200
+        assert "ivr_calls_offered" in scrape.text
 
 
 def test_without_a_metrics_token_production_metrics_are_closed(start: Callable[..., IvrServe]) -> None:
@@ -334,7 +337,8 @@ def test_the_settings_open_docs_and_metrics_in_production(start: Callable[..., I
             assert c.get(path).status_code == 200, path
         assert "/voice/incoming" in c.get("/openapi.json").json()["paths"]
         scrape = c.get("/metrics")
-        assert scrape.status_code == 200 and "ivr_calls_offered" in scrape.text
+        assert scrape.status_code == 200
+        assert "ivr_calls_offered" in scrape.text
         assert c.get("/api/lines").status_code == 401  # nothing else opens
 
 
