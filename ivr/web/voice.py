@@ -151,8 +151,7 @@ def connect_or_hold(svc: Services, hook: Hook, sid: str, res: Standing, lang: st
     return r.then(*answer(svc, hook, sid, lang, turn).verbs)
 
 
-def answer(svc: Services, hook: Hook, sid: str, lang: str,
-           turn: AfterDial) -> d.Doc:
+def answer(svc: Services, hook: Hook, sid: str, lang: str, turn: AfterDial) -> d.Doc:
     """The document for a call-path action of the core: the URLs it points back to."""
     if isinstance(turn, Connect):
         return turns.connect(turn, svc.url(hook.path("/dial-done"), call=sid, seat=turn.seat,
