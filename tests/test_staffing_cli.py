@@ -25,7 +25,8 @@ def test_table_names_the_seats_needed_and_aligns_its_columns() -> None:
     assert code == 0, out
     needed = seats_needed(600, 240, 120, 0.99, 0.8, 15)
     assert f"Seats needed: {needed}\n" in out
-    assert "Erlang A" in out and "load 40.00 Erlangs" in out
+    assert "Erlang A" in out
+    assert "load 40.00 Erlangs" in out
     table = out.split("\n\n", 1)[1].strip("\n").splitlines()
     header, rows = table[0], table[1:]
     assert header.split() == ["seats", "answer", "rate", "SL", "15", "s", "ASA", "s",
@@ -34,7 +35,8 @@ def test_table_names_the_seats_needed_and_aligns_its_columns() -> None:
     width = len(header)
     assert all(len(r.removesuffix("  <- needed")) == width for r in rows)
     marked = [r for r in rows if r.endswith("<- needed")]
-    assert len(marked) == 1 and marked[0].split()[0] == str(needed)
+    assert len(marked) == 1
+    assert marked[0].split()[0] == str(needed)
     m = erlang_a_metrics(600, 240, 120, needed, 15)
     assert marked[0].split()[1:6] == [f"{m.answer_rate:.2%}", f"{m.service_level:.2%}",
                                       f"{m.asa:.1f}", f"{m.occupancy:.1%}", f"{m.p_wait:.2%}"]
@@ -45,7 +47,8 @@ def test_json_holds_the_whole_curve() -> None:
     assert code == 0, out
     doc = json.loads(out)
     needed = seats_needed(600, 240, 120, 0.99, 0.8, 15)
-    assert doc["seats_needed"] == needed and doc["model"] == "erlang-a"
+    assert doc["seats_needed"] == needed
+    assert doc["model"] == "erlang-a"
     assert doc["load"] == pytest.approx(40.0)
     assert doc["targets"] == {"answer_rate": 0.99, "service_level": 0.8, "sl_seconds": 15.0}
     seats = [row["seats"] for row in doc["curve"]]
@@ -54,7 +57,8 @@ def test_json_holds_the_whole_curve() -> None:
     exact = erlang_a_metrics(600, 240, 120, needed, 15)
     assert row["answer_rate"] == pytest.approx(exact.answer_rate, rel=1e-12)
     assert row["service_level"] == pytest.approx(exact.service_level, rel=1e-12)
-    assert row["answer_rate"] >= 0.99 and row["service_level"] >= 0.8
+    assert row["answer_rate"] >= 0.99
+    assert row["service_level"] >= 0.8
     assert row["asa"] == pytest.approx(exact.asa, rel=1e-12)
     assert row["occupancy"] == pytest.approx(exact.occupancy, rel=1e-12)
     before = doc["curve"][seats.index(needed) - 1]
@@ -65,13 +69,17 @@ def test_without_patience_it_is_erlang_c() -> None:
     code, out = run("--calls-per-hour", "200", "--aht", "180", "--sl", "0.85/20", "--json")
     assert code == 0, out
     doc = json.loads(out)
-    assert doc["model"] == "erlang-c" and doc["seats_needed"] == 14
-    assert doc["patience"] is None and doc["targets"]["answer_rate"] is None
+    assert doc["model"] == "erlang-c"
+    assert doc["seats_needed"] == 14
+    assert doc["patience"] is None
+    assert doc["targets"]["answer_rate"] is None
     first = doc["curve"][0]
     assert first["seats"] == 11
     assert first["p_wait"] == pytest.approx(erlang_c_metrics(200, 180, 11, 20).p_wait)
     code, out = run("--calls-per-hour", "200", "--aht", "180", "--sl", "0.85/20")
-    assert code == 0 and "Erlang C" in out and "Seats needed: 14\n" in out
+    assert code == 0
+    assert "Erlang C" in out
+    assert "Seats needed: 14\n" in out
 
 
 @pytest.mark.parametrize(
@@ -100,4 +108,5 @@ def test_bad_input_is_a_usage_error(args: list[str], message: str) -> None:
             argv += args[i:i + 2]
     code, out = run(*argv)
     assert code == 2
-    assert "Usage: " in out and message in out
+    assert "Usage: " in out
+    assert message in out

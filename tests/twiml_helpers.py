@@ -29,6 +29,7 @@ def dial_target(root: ET.Element) -> tuple[str, str]:
 async def follow(phone: Any, root: ET.Element, **params: str) -> ET.Element:
     """Play Twilio's part for a trailing <Redirect>: request its URL with the call's params."""
     redirect = root.find("Redirect")
-    assert redirect is not None and redirect.text, ET.tostring(root)
+    assert redirect is not None, ET.tostring(root)
+    assert redirect.text, ET.tostring(root)
     result: ET.Element = await phone.twiml(redirect.text, **params)
     return result

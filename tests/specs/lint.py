@@ -130,7 +130,8 @@ class _Node:
         atexit.register(self.close)
 
     def ask(self, request: dict[str, Any]) -> dict[str, Any]:
-        assert self._proc.stdin and self._proc.stdout
+        assert self._proc.stdin
+        assert self._proc.stdout
         with self._lock:
             self._proc.stdin.write(json.dumps(request, ensure_ascii=False) + "\n")
             self._proc.stdin.flush()
