@@ -14,6 +14,7 @@ import ast
 from pathlib import Path
 
 from ivr.core.states import CALL_FIELDS
+from ivr.store.results import RECORD_FIELDS, CallRecord, SeatRecord
 
 WEB = Path(__file__).resolve().parents[2] / "ivr" / "web"
 #: keys that only the ACD scripts' replies carry (common.lua status(), hangup, tick, ...)
@@ -49,3 +50,21 @@ def test_web_modules_read_no_raw_call_field_or_reply_key() -> None:
                 for line, key in sorted(raw_reads(path.read_text(encoding="utf-8")))
                 if key in FORBIDDEN]
     assert not offences, "read the store's typed results instead:\n" + "\n".join(offences)
+
+
+def test_the_call_record_decodes_fields_the_state_table_names() -> None:
+    assert set(RECORD_FIELDS.values()) <= set(CALL_FIELDS), "a field states.py does not name"
+    assert set(RECORD_FIELDS) == set(CallRecord.__dataclass_fields__)
+    raw = {"st": "waiting", "ln": "12345", "dl": "jambonz", "lg": "en-US", "fr": "138****0000",
+           "q": "pool", "seat": "p01", "leg": "CB1", "wait": "1500", "cb": "1",
+           "cbn": "+8613800000000", "gone": "1"}
+    assert CallRecord.decode(raw) == CallRecord(
+        "waiting", "12345", "jambonz", "en-US", "138****0000", "pool", "p01", "CB1", 1500, True,
+        "+8613800000000", True)
+    for attr, name in RECORD_FIELDS.items():  # each attribute comes from the field it names
+        alone = CallRecord.decode({name: raw[name]})
+        assert getattr(alone, attr) != getattr(CallRecord(), attr), (attr, name)
+    assert CallRecord.decode({}) == CallRecord()
+    assert SeatRecord.decode({}).known is False
+    assert SeatRecord.decode({"st": "talking", "call": "CA1", "last": "CA0"}) == SeatRecord(
+        True, "talking", "CA1", "CA0")
