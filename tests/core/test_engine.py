@@ -50,7 +50,8 @@ BOOK = e.FlowBook.of({"main": MAIN, "other": OTHER})
 
 
 def menu_pos(step: e.Step) -> e.Position:
-    assert step.outcome == "gather" and step.position is not None
+    assert step.outcome == "gather"
+    assert step.position is not None
     return step.position
 
 
@@ -66,7 +67,8 @@ def texts(step: e.Step) -> list[str]:
 
 def test_start_says_the_greeting_then_asks() -> None:
     step = e.start(BOOK, LINE)
-    assert step.outcome == "gather" and step.language == "zh-CN"
+    assert step.outcome == "gather"
+    assert step.language == "zh-CN"
     (gather,) = step.actions
     assert isinstance(gather, e.GatherAction)
     assert texts(step) == ["欢迎致电交通运输热线。", "咨询请按1，投诉请按2，English press 9。"]
@@ -78,7 +80,8 @@ def test_start_says_the_greeting_then_asks() -> None:
 @pytest.mark.parametrize("digits", ["1", "1#", " 1 ", "13"])
 def test_a_key_leads_to_its_option(digits: str) -> None:
     step = e.resume(BOOK, LINE, menu_pos(e.start(BOOK, LINE)), e.Event("digits", digits))
-    assert step.outcome == "queue" and step.position is None
+    assert step.outcome == "queue"
+    assert step.position is None
     assert step.actions == (e.EnqueueAction("advice", "adv", 7, 30.0),)
 
 
@@ -130,10 +133,12 @@ def test_menu_no_input_goes_straight_to_its_node() -> None:
 def test_an_option_switches_the_language() -> None:
     step = e.resume(BOOK, LINE, menu_pos(e.start(BOOK, LINE)), e.Event("digits", "9"))
     pos = menu_pos(step)
-    assert pos.lang == "en-US" and step.language == "en-US"
+    assert pos.lang == "en-US"
+    assert step.language == "en-US"
     assert texts(step) == ["For advice press 1."]
     gather = step.actions[0]
-    assert isinstance(gather, e.GatherAction) and gather.language == "en-US"
+    assert isinstance(gather, e.GatherAction)
+    assert gather.language == "en-US"
     # the retry prompt is said in the call's language
     again = e.resume(BOOK, LINE, pos, e.Event("digits", "8"))
     assert texts(again) == ["Sorry, that was not a valid choice.", "For advice press 1."]
@@ -146,8 +151,10 @@ def test_transfer_says_its_text_and_keeps_a_fallback() -> None:
     step = e.resume(BOOK, LINE, menu_pos(e.start(BOOK, LINE)), e.Event("digits", "2"))
     assert step.outcome == "transfer"
     say, transfer = step.actions
-    assert isinstance(say, e.SayAction) and say.text == "正在为您转接。"
-    assert isinstance(transfer, e.TransferAction) and transfer.target == "110"
+    assert isinstance(say, e.SayAction)
+    assert say.text == "正在为您转接。"
+    assert isinstance(transfer, e.TransferAction)
+    assert transfer.target == "110"
     assert transfer.fallback is not None
     after = e.resume(BOOK, LINE, transfer.fallback, e.Event("start"))
     assert after.actions == (e.EnqueueAction("pool", "traffic", 3, 30.0),)
@@ -182,7 +189,8 @@ def test_goto_continues_in_the_other_flow() -> None:
     gather = step.actions[0]
     assert isinstance(gather, e.GatherAction)
     assert gather.prompt[0] == e.PlayAction("https://x.test/a.mp3")
-    assert gather.speech is False and gather.hints == ()
+    assert gather.speech is False
+    assert gather.hints == ()
 
 
 def test_a_call_keeps_its_revision() -> None:
@@ -249,7 +257,8 @@ def test_a_hash_key_option_can_be_chosen(digits: str, queue: str) -> None:
     book = e.FlowBook.of({"main": HASH})
     step = e.resume(book, LINE, menu_pos(e.start(book, LINE)), e.Event("digits", digits))
     assert step.outcome == "queue"
-    assert isinstance(step.actions[0], e.EnqueueAction) and step.actions[0].queue == queue
+    assert isinstance(step.actions[0], e.EnqueueAction)
+    assert step.actions[0].queue == queue
 
 
 def test_an_empty_keyword_does_not_match_every_utterance() -> None:
@@ -258,4 +267,5 @@ def test_an_empty_keyword_does_not_match_every_utterance() -> None:
     assert e.resume(book, LINE, pos, e.Event("speech", "天气怎么样")).outcome == "gather"
     assert e.resume(book, LINE, pos, e.Event("speech", "转人工")).outcome == "queue"
     gather = e.start(book, LINE).actions[0]
-    assert isinstance(gather, e.GatherAction) and gather.hints == ("人工",)
+    assert isinstance(gather, e.GatherAction)
+    assert gather.hints == ("人工",)

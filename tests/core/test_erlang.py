@@ -197,7 +197,8 @@ def test_erlang_a_service_level_ends() -> None:
     far = erlang_a_metrics(200, 180, 60, 14, 1e6)
     assert far.service_level == pytest.approx(far.answer_rate, abs=1e-12)
     levels = [erlang_a_metrics(200, 180, 60, 14, t).service_level for t in (0, 5, 20, 60, 300)]
-    assert levels == sorted(levels) and levels[0] < levels[-1]
+    assert levels == sorted(levels)
+    assert levels[0] < levels[-1]
 
 
 def test_erlang_a_approaches_erlang_c_as_patience_grows() -> None:
@@ -209,7 +210,9 @@ def test_erlang_a_approaches_erlang_c_as_patience_grows() -> None:
                      abs(a.asa - c.asa), a.p_abandon))
     for earlier, later in zip(gaps, gaps[1:], strict=False):  # each gap shrinks like 1/patience
         assert all(b < a / 50 for a, b in zip(earlier, later, strict=True))
-    assert gaps[-1][0] < 1e-5 and gaps[-1][1] < 1e-5 and gaps[-1][2] < 1e-3
+    assert gaps[-1][0] < 1e-5
+    assert gaps[-1][1] < 1e-5
+    assert gaps[-1][2] < 1e-3
     assert gaps[-1][3] < 1e-5
 
 
@@ -224,7 +227,9 @@ def test_stable_at_5000_seats() -> None:
     assert a.service_level == pytest.approx(exact.service_level, abs=1e-10)
     assert a.asa == pytest.approx(exact.asa, rel=1e-8)
     c = erlang_c_metrics(72000, 240, 5000, 15)
-    assert 0 < c.p_wait < 1 and 0 < c.service_level < 1 and math.isfinite(c.asa)
+    assert 0 < c.p_wait < 1
+    assert 0 < c.service_level < 1
+    assert math.isfinite(c.asa)
     assert c.p_wait > a.p_wait  # abandonment shortens the queue
 
 
@@ -236,9 +241,12 @@ def test_extreme_loads_stay_finite() -> None:
     assert over.occupancy == pytest.approx(1.0, rel=1e-9)
     # 5000 seats for 100 Erlangs: Erlang B underflows far below the smallest double
     idle = erlang_c_metrics(1200, 300, 5000, 15)
-    assert idle.p_wait == 0.0 and idle.service_level == 1.0 and idle.occupancy == 0.02
+    assert idle.p_wait == 0.0
+    assert idle.service_level == 1.0
+    assert idle.occupancy == 0.02
     idle_a = erlang_a_metrics(1200, 300, 60, 5000, 15)
-    assert idle_a.p_wait == 0.0 and idle_a.answer_rate == 1.0
+    assert idle_a.p_wait == 0.0
+    assert idle_a.answer_rate == 1.0
     for m in (over, idle, idle_a):
         assert all(math.isfinite(v) for v in (m.p_wait, m.asa, m.service_level, m.occupancy))
 
@@ -286,8 +294,11 @@ def test_staffing_curve_rows() -> None:
     for r in rows:
         assert r == erlang_a_metrics(600, 240, 120, r.seats, 15)
     for lo, hi in zip(rows[:30], rows[1:30], strict=False):  # before the figures round to 1
-        assert hi.answer_rate > lo.answer_rate and hi.service_level > lo.service_level
-        assert hi.asa < lo.asa and hi.occupancy < lo.occupancy and hi.p_wait < lo.p_wait
+        assert hi.answer_rate > lo.answer_rate
+        assert hi.service_level > lo.service_level
+        assert hi.asa < lo.asa
+        assert hi.occupancy < lo.occupancy
+        assert hi.p_wait < lo.p_wait
     c_rows = staffing_curve(CALLS_PER_HOUR, AHT, None, 20, min_seats=14, max_seats=15)
     assert c_rows == [erlang_c_metrics(CALLS_PER_HOUR, AHT, n, 20) for n in (14, 15)]
     assert staffing_curve(CALLS_PER_HOUR, AHT, None, 20)[0].seats == 11

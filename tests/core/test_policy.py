@@ -135,7 +135,9 @@ def test_callback_rules() -> None:
     assert callback.policy_of(ROSTER, "gone-queue") is None
     assert callback.retry_terms(policy) == (2, 90.0)
     assert callback.retry_terms(None) == callback.NO_POLICY_TERMS
-    assert callback.accepts("1") and callback.accepts("1#") and not callback.accepts("2")
+    assert callback.accepts("1")
+    assert callback.accepts("1#")
+    assert not callback.accepts("2")
     assert not callback.accepts("")
     assert callback.call_back_instead(True, True)
     assert not callback.call_back_instead(True, False)  # still on the line: redirect it

@@ -57,7 +57,8 @@ def test_every_state_and_field_has_a_meaning() -> None:
     for table in (states.CALL_STATES, states.SEAT_STATES, states.CALL_FIELDS,
                   states.SEAT_FIELDS):
         for name, meaning in table.items():
-            assert name and meaning.strip(), name
+            assert name, name
+            assert meaning.strip(), name
 
 
 def test_constants_agree_with_the_figures_that_read_them() -> None:

@@ -55,7 +55,8 @@ async def test_an_outage_during_replay_keeps_the_rest_for_the_next_round(tmp_pat
         journal.keep("hangup", [f"CA{n}", "completed", ""], n)
     first = Applier(fail=1)
     assert await journal.replay(first) == []
-    assert first.applied == [] and journal.pending()
+    assert first.applied == []
+    assert journal.pending()
     journal.keep("hangup", ["CA3", "completed", ""], 3)  # kept after the failed round
     second = Applier()
     await journal.replay(second)
@@ -74,7 +75,8 @@ async def test_a_dead_workers_file_is_adopted_and_a_live_ones_left(tmp_path: Pat
         apply = Applier()
         await journal.replay(apply)
         assert [a[1][0] for a in apply.applied] == ["CAdead"]
-        assert not dead.exists() and live.exists()
+        assert not dead.exists()
+        assert live.exists()
         journal.close()
 
 

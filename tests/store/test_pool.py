@@ -55,7 +55,8 @@ async def test_a_caller_waits_for_a_release_in_line_then_gives_up_after_the_wait
     first = asyncio.create_task(pool.get_connection())
     second = asyncio.create_task(pool.get_connection())
     await asyncio.sleep(0.05)
-    assert not first.done() and not second.done()
+    assert not first.done()
+    assert not second.done()
     await pool.release(held.pop())
     assert await asyncio.wait_for(first, 1) is not None  # the first in line got it
     started = time.monotonic()

@@ -29,8 +29,11 @@ async def test_begin_makes_an_ivr_record(env: Env) -> None:
     res = await env.acd.begin("CA1", "12328", "138****8000", dialect="jambonz")
     assert res == {"st": "ivr"}
     call = await env.call("CA1")
-    assert call["st"] == "ivr" and call["ln"] == "12328" and call["fr"] == "138****8000"
-    assert call["dl"] == "jambonz" and int(call["t1"]) == now_ms
+    assert call["st"] == "ivr"
+    assert call["ln"] == "12328"
+    assert call["fr"] == "138****8000"
+    assert call["dl"] == "jambonz"
+    assert int(call["t1"]) == now_ms
     assert await env.zset(env.keys.live()) == ["CA1"]
     assert (await env.counters("l", "12328"))["calls"] == 1
     assert 0 < await env.redis.ttl(env.keys.call("CA1")) <= 3600
@@ -74,8 +77,11 @@ async def test_begin_over_the_repeated_call_limit(env: Env) -> None:
 
 async def test_enqueue_with_no_seat_waits(env: Env) -> None:
     res = await env.enqueue("CA1", language="en-US", dialect="twilio")
-    assert res["st"] == "waiting" and res["pos"] == 1 and res["logged"] == 0
-    assert res["aht"] == 200_000 and res["waited"] == 0
+    assert res["st"] == "waiting"
+    assert res["pos"] == 1
+    assert res["logged"] == 0
+    assert res["aht"] == 200_000
+    assert res["waited"] == 0
     call = await env.call("CA1")
     assert (call["st"], call["q"], call["sk"], call["lg"], call["dl"]) == (
         "waiting", "pool", "any", "en-US", "twilio")
@@ -124,7 +130,8 @@ async def test_enqueue_repeated_changes_nothing(env: Env) -> None:
     before = await env.snapshot()
     env.clock.advance(3)
     res = await env.enqueue("CA1", EnqueueAction("sub", "x", 9, None))
-    assert res["st"] == "waiting" and res["repeated"] is True
+    assert res["st"] == "waiting"
+    assert res["repeated"] is True
     assert await env.snapshot() == before
 
 
@@ -154,7 +161,8 @@ async def test_enqueue_turned_away_from_a_closed_queue(env: Env) -> None:
 
 async def test_enqueue_to_a_subcenter_without_seats_overflows(env: Env) -> None:
     res = await env.enqueue("CA1", SUB)
-    assert res["st"] == "waiting" and res["q"] == "pool"
+    assert res["st"] == "waiting"
+    assert res["q"] == "pool"
     call = await env.call("CA1")
     assert (call["q"], call["oq"], call["sk"]) == ("pool", "sub", "any")
     assert await env.zset(env.keys.wait("pool", "any")) == ["CA1"]
@@ -252,7 +260,9 @@ async def test_dial_done_no_answer_requeues_at_the_head(env: Env) -> None:
     env.clock.advance(1)
     await env.enqueue("CA1")  # waits behind nobody: CA0 is offered
     res = await env.acd.dial_done("CA0", "a2", "no-answer", 0)
-    assert res["next"] == "wait" and res["st"] == "waiting" and res["pos"] == 1
+    assert res["next"] == "wait"
+    assert res["st"] == "waiting"
+    assert res["pos"] == 1
     seat = await env.seat("a2")
     assert (seat["st"], seat["call"], seat["missed"]) == ("break", "", "1")
     assert await env.zset(env.keys.wait("pool", "any")) == ["CA0", "CA1"]
@@ -275,7 +285,8 @@ async def test_dial_done_repeated_changes_nothing(env: Env) -> None:
     await env.acd.dial_done("CA1", "a2", "completed", 10)
     before = await env.snapshot()
     res = await env.acd.dial_done("CA1", "a2", "completed", 10)
-    assert res["next"] == "hangup" and res["st"] == "ended"
+    assert res["next"] == "hangup"
+    assert res["st"] == "ended"
     assert await env.snapshot() == before
 
 
@@ -346,7 +357,8 @@ async def test_hangup_is_idempotent(env: Env) -> None:
     before = await env.snapshot()
     env.clock.advance(5)
     res = await env.acd.hangup("CA1", "completed")
-    assert res["outcome"] == "abandoned" and res["repeated"] is True
+    assert res["outcome"] == "abandoned"
+    assert res["repeated"] is True
     assert await env.snapshot() == before
 
 

@@ -129,7 +129,8 @@ def test_every_name_the_scripts_take_from_the_tables_is_there() -> None:
     assert {"begin", "enqueue", "note", "end_", "leave", "warm", "remove", "login"} <= seen["E"]
     assert {"answered", "abandoned", "lost", "stale", "rate_limited"} <= seen["O"]
     assert set(states.TIMERS) <= seen["TM"]
-    assert {"retention", "ev_cap", "roster"} <= seen["MF"] and {"ring", "ovq"} <= seen["QF"]
+    assert {"retention", "ev_cap", "roster"} <= seen["MF"]
+    assert {"ring", "ovq"} <= seen["QF"]
 
 
 def test_the_preamble_carries_the_python_tables() -> None:
@@ -171,7 +172,8 @@ async def _talking(svc: Services, sid: str) -> str:
     acd = script_replies(svc.store())
     assert (await acd.seat("p01", "login")).get("error") is None
     res = await acd.enqueue(sid, "12345", EnqueueAction("pool", "any", 0, None), "138****0000")
-    assert res["st"] == "offered" and res["seat"] == "p01"
+    assert res["st"] == "offered"
+    assert res["seat"] == "p01"
     assert (await acd.answered(sid, "p01"))["ok"] is True
     return "p01"
 
@@ -197,7 +199,8 @@ async def test_a_seat_with_a_call_is_not_removed_and_an_ended_call_is_not_queued
     assert (await acd.hangup("CA-rules-2", "completed"))["outcome"] == "answered"
     again = await acd.enqueue("CA-rules-2", "12345", EnqueueAction("pool", "any", 0, None),
                               "138****0000")
-    assert again["st"] == "ended" and again.get("repeated") is True
+    assert again["st"] == "ended"
+    assert again.get("repeated") is True
     assert (await acd.call_info("CA-rules-2"))["st"] == "ended"
 
 
@@ -209,7 +212,8 @@ async def test_seat_actions_follow_the_seat_table(svc: Services) -> None:
     seat = await _talking(svc, "CA-rules-3")
     for action in ("break", "logout"):
         res = await acd.seat(seat, action)
-        assert res["error"] == "seat has a call in progress" and res["st"] == "talking"
+        assert res["error"] == "seat has a call in progress"
+        assert res["st"] == "talking"
     assert (await acd.seat(seat, "login")).get("error") is None  # already logged in
     assert (await acd.seat_info(seat))["st"] == "talking"
 
@@ -232,9 +236,13 @@ def test_registered_scripts_carry_values_not_name_tables() -> None:
     with pytest.raises(KeyError, match="no call field zz"):
         inline_names("redis.call('HGET', ck, F.zz)")
     wait = scripts.source("wait")
-    assert "local F =" not in wait and "F.st" not in wait and "strict(" not in wait
-    assert "local function status(" in wait and "local function place(" not in wait
-    assert "function K.cfgrev(" not in wait and "function K.call(" in wait
+    assert "local F =" not in wait
+    assert "F.st" not in wait
+    assert "strict(" not in wait
+    assert "local function status(" in wait
+    assert "local function place(" not in wait
+    assert "function K.cfgrev(" not in wait
+    assert "function K.call(" in wait
 
 
 def test_a_script_keeps_every_shared_function_it_reaches() -> None:

@@ -70,12 +70,14 @@ async def test_redis_outage_gives_apology_and_backup_dial(
             assert [json.loads(e)["op"] for e in kept] == ["dial_done", "dial_done"], \
                 "both call events are kept for when Redis is back"
             health = await c.get("/healthz")
-            assert health.status_code == 503 and health.json()["redis"] is False
+            assert health.status_code == 503
+            assert health.json()["redis"] is False
             from ivr.auth import seat_token
 
             token = seat_token(settings.seat_secret, "p01")
             seat = await c.post("/api/seats/p01/login", headers={"Authorization": f"Bearer {token}"})
-            assert seat.status_code == 503 and "Redis" in seat.json()["detail"]
+            assert seat.status_code == 503
+            assert "Redis" in seat.json()["detail"]
             audit = await c.get("/api/audit", headers={"Authorization": "Bearer dev-admin-token"})
             assert audit.status_code == 503
             lines = await c.get("/api/lines", headers={"Authorization": "Bearer dev-admin-token"})
@@ -89,7 +91,8 @@ async def test_repeated_calls_from_one_number_are_limited(phone: Phone, svc: Ser
         root = await phone.twiml("/voice/incoming", CallSid=f"CA{i}", From="+8613700000000", To="12328")
         assert verbs(root)[-1] == "Redirect", "within the limit: queued"
     root = await phone.twiml("/voice/incoming", CallSid="CAx", From="+8613700000000", To="12328")
-    assert verbs(root) == ["Say", "Hangup"] and "频繁" in (root.find("Say").text or "")  # type: ignore[union-attr]
+    assert verbs(root) == ["Say", "Hangup"]
+    assert "频繁" in (root.find("Say").text or "")  # type: ignore[union-attr]
     c = await svc.store().call_info("CAx")
     assert (c["st"], c["out"]) == ("ended", "rate_limited")
     other = await phone.twiml("/voice/incoming", CallSid="CAy", From="+8613700000001", To="12328")

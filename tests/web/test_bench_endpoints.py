@@ -27,7 +27,8 @@ async def test_the_minimal_endpoint_runs_one_script_and_answers_twiml(
         settings: Settings, base_config: CenterConfig) -> None:
     resp, written = await _post(settings.model_copy(update={"bench_endpoint": True}), base_config,
                                 "/voice/min")
-    assert resp.status_code == 200 and resp.headers["content-type"].startswith("application/xml")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("application/xml")
     assert "<Redirect" in resp.text
     assert set(written) == {"bench"}, written
     direct, written = await _post(settings.model_copy(update={"bench_endpoint": True}), base_config,
@@ -36,7 +37,8 @@ async def test_the_minimal_endpoint_runs_one_script_and_answers_twiml(
         resp.status_code, resp.headers["content-type"], resp.text)
     assert set(written) == {"bench"}, written
     bare, _ = await _post(settings.model_copy(update={"bench_endpoint": True}), base_config, "/voice/bare")
-    assert bare.status_code == 200 and "<Say>ok</Say>" in bare.text
+    assert bare.status_code == 200
+    assert "<Say>ok</Say>" in bare.text
 
 
 async def test_the_baselines_are_not_mounted_unless_asked_for(

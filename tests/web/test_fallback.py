@@ -73,7 +73,8 @@ async def test_twilio_fallback_apologises_and_dials_the_backup(
     assert [el.tag for el in root] == ["Say", "Dial"]
     assert root[0].text == APOLOGY["zh-CN"]
     dial = root[1]
-    assert dial.get("action") == f"{BASE}/voice/fallback" and dial.get("timeout")
+    assert dial.get("action") == f"{BASE}/voice/fallback"
+    assert dial.get("timeout")
     assert dial.text == BACKUP
 
 

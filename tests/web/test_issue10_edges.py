@@ -67,7 +67,8 @@ async def test_item3_a_status_callback_before_the_first_webhook_keeps_the_call_e
     assert (await phone.seat("p01", "login")).status_code == 200
     await phone.twiml("/voice/status", CallSid="CA1", CallStatus="completed", From=CALLER, To="12328")
     root = await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12328")
-    assert "Dial" not in verbs(root) and "Redirect" not in verbs(root), verbs(root)
+    assert "Dial" not in verbs(root), verbs(root)
+    assert "Redirect" not in verbs(root), verbs(root)
     assert (await svc.store().call_info("CA1"))["st"] == "ended"
     assert (await svc.store().seat_info("p01"))["st"] == "ready", "no seat is reserved for it"
     assert await all_offered(svc) == 0
@@ -137,11 +138,13 @@ async def test_item6_a_script_error_is_a_bug_not_an_outage(
     await acd.redis.set(acd.keys.call("CA1"), "corrupt")  # a real script error: WRONGTYPE
     with caplog.at_level(logging.ERROR):
         resp = await phone.post("/voice/incoming", CallSid="CA1", From=CALLER, To="12328")
-    assert resp.status_code == 200 and "<Dial" in resp.text, "the caller hears the apology"
+    assert resp.status_code == 200, "the caller hears the apology"
+    assert "<Dial" in resp.text, "the caller hears the apology"
     assert [r for r in caplog.records if r.levelno >= logging.ERROR], "the bug is logged as ERROR"
     assert not svc.breaker.is_open(), "a script error does not open the Redis breaker"
     root = await phone.twiml("/voice/incoming", CallSid="CA2", From="+8613900000002", To="12328")
-    assert verbs(root)[0] == "Dial" and (await acd.call_info("CA2"))["st"] == "offered", \
+    assert verbs(root)[0] == "Dial", "the next, unrelated caller is routed, not apologised to"
+    assert (await acd.call_info("CA2"))["st"] == "offered", \
         "the next, unrelated caller is routed, not apologised to"
 
 

@@ -44,9 +44,11 @@ async def test_dual_line_goes_straight_to_a_skilled_seat(phone: Phone, svc: Serv
     assert verbs(root) == ["Dial"], "a dual-number line has no menu and no greeting"
     assert dial_target(root) == ("Client", "p01")
     dial = root.find("Dial")
-    assert dial is not None and dial.get("action", "").startswith("https://ivr.test/voice/dial-done")
+    assert dial is not None
+    assert dial.get("action", "").startswith("https://ivr.test/voice/dial-done")
     client = dial.find("Client")
-    assert client is not None and "seat-answered" in (client.get("statusCallback") or "")
+    assert client is not None
+    assert "seat-answered" in (client.get("statusCallback") or "")
 
     clock.advance(3)
     await phone.twiml("/voice/seat-answered?call=CA1&seat=p01", CallSid="CAchild",
@@ -61,13 +63,18 @@ async def test_dual_line_goes_straight_to_a_skilled_seat(phone: Phone, svc: Serv
     await phone.twiml("/voice/status", CallSid="CA1", CallStatus="completed")
     await phone.twiml("/voice/status", CallSid="CA1", CallStatus="completed")  # repeated
     c = await call_state(svc, "CA1")
-    assert c["st"] == "ended" and c["out"] == "answered" and c["wait"] == "3000"
+    assert c["st"] == "ended"
+    assert c["out"] == "answered"
+    assert c["wait"] == "3000"
     clock.advance(10)
     await sweep_once(svc)
     assert (await svc.store().seat_info("p01"))["st"] == "ready", "wrap-up ends by itself"
     line = await counters(svc, "l", "12328")
-    assert line["calls"] == 1 and line["offered"] == 1 and line["answered"] == 1
-    assert line["sl_answered"] == 1 and line.get("abandoned", 0) == 0
+    assert line["calls"] == 1
+    assert line["offered"] == 1
+    assert line["answered"] == 1
+    assert line["sl_answered"] == 1
+    assert line.get("abandoned", 0) == 0
     assert await violations(svc.store().redis, svc.store().keys) == []
 
 
@@ -79,10 +86,12 @@ async def test_waiting_caller_hears_position_then_is_pulled_to_a_seat(
     root2 = await phone.twiml("/voice/incoming", CallSid="CA2", From=CALLER, To="+86 10 12328")
     assert "前面还有1位" in says(root2)[0]
     redirect = root.find("Redirect")
-    assert redirect is not None and "/voice/wait" in (redirect.text or "")
+    assert redirect is not None
+    assert "/voice/wait" in (redirect.text or "")
     # a seat logs in: the first caller is reserved for it and pulled out at once (REST)
     resp = await phone.seat("p01", "login")
-    assert resp.json()["state"] == "reserved" and resp.json()["call"]["sid"] == "CA1"
+    assert resp.json()["state"] == "reserved"
+    assert resp.json()["call"]["sid"] == "CA1"
     assert control.redirected() == ["CA1"]
     root = await phone.twiml(redirect.text or "", CallSid="CA1")
     assert dial_target(root) == ("Client", "p01")
@@ -96,7 +105,8 @@ async def test_whole_merge_line_plays_notice_then_pool_with_its_skill(
     await phone.seat("p03", "login")  # trained for 12358
     root = await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="+8612358")
     assert verbs(root) == ["Say", "Redirect"], "the notice first, holding no seat"
-    assert "12358" in says(root)[0] and "12345" in says(root)[0]
+    assert "12358" in says(root)[0]
+    assert "12345" in says(root)[0]
     assert (await call_state(svc, "CA1"))["st"] == "ivr"
     root = await follow(phone, root, CallSid="CA1", From=CALLER)
     assert dial_target(root) == ("Client", "p03")
@@ -109,7 +119,8 @@ async def test_skill_widens_to_any_pool_seat_after_the_wait(
     await phone.seat("p05", "login")  # no skills: may take 12358 only after widening
     root = await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12358")
     root = await follow(phone, root, CallSid="CA1", From=CALLER)
-    assert verbs(root)[-1] == "Redirect" and "/voice/wait" in (root.find("Redirect").text or "")  # type: ignore[union-attr]
+    assert verbs(root)[-1] == "Redirect"
+    assert "/voice/wait" in (root.find("Redirect").text or "")  # type: ignore[union-attr]
     clock.advance(29)
     await sweep_once(svc)
     assert (await call_state(svc, "CA1"))["st"] == "waiting"
@@ -124,7 +135,9 @@ async def test_12345_silence_goes_to_a_person_without_a_menu(phone: Phone, svc: 
     root = await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12345")
     assert verbs(root) == ["Gather", "Redirect"]
     gather = root.find("Gather")
-    assert gather is not None and gather.get("timeout") == "3" and gather.get("numDigits") == "1"
+    assert gather is not None
+    assert gather.get("timeout") == "3"
+    assert gather.get("numDigits") == "1"
     assert "12345" in says(root)[0]
     assert (await call_state(svc, "CA1"))["st"] == "ivr"
     await phone.seat("p08", "login")
@@ -140,14 +153,16 @@ async def test_emergency_key_transfers_to_110_with_caller_number(phone: Phone,
     assert verbs(root) == ["Say", "Dial"]
     assert dial_target(root) == ("Number", "110")
     dial = root.find("Dial")
-    assert dial is not None and dial.get("callerId") == CALLER
+    assert dial is not None
+    assert dial.get("callerId") == CALLER
     done = await phone.twiml(dial.get("action") or "", CallSid="CA1", DialCallStatus="completed")
     assert verbs(done) == ["Hangup"]
     await phone.twiml("/voice/status", CallSid="CA1", CallStatus="completed")
     c = await call_state(svc, "CA1")
     assert (c["st"], c["out"]) == ("ended", "transferred:police")
     line = await counters(svc, "l", "12345")
-    assert line["transfer:police"] == 1 and line["calls"] == 1
+    assert line["transfer:police"] == 1
+    assert line["calls"] == 1
 
 
 async def test_spoken_emergency_word_and_failed_transfer_falls_back_to_pool(
@@ -170,7 +185,8 @@ async def test_wrong_key_reprompts_then_falls_back(phone: Phone) -> None:
     assert "有误" in says(root)[0]
     action = root.find("Gather").get("action")  # type: ignore[union-attr]
     root = await phone.twiml(action or "", CallSid="CA1", Digits="8")
-    assert verbs(root)[-1] == "Redirect" and "/voice/wait" in (root.find("Redirect").text or "")  # type: ignore[union-attr]
+    assert verbs(root)[-1] == "Redirect"
+    assert "/voice/wait" in (root.find("Redirect").text or "")  # type: ignore[union-attr]
 
 
 async def test_sub_center_uses_own_seats(phone: Phone, svc: Services) -> None:
@@ -213,7 +229,8 @@ async def test_sub_center_overflows_after_its_wait(phone: Phone, svc: Services,
 
 async def test_unknown_number_gets_apology_and_pool(phone: Phone, svc: Services) -> None:
     root = await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="+8699999")
-    assert verbs(root)[0] == "Say" and "暂未开通" in says(root)[0]
+    assert verbs(root)[0] == "Say"
+    assert "暂未开通" in says(root)[0]
     await follow(phone, root, CallSid="CA1", From=CALLER)
     c = await call_state(svc, "CA1")
     assert (c["q"], c["ln"], c["sk"]) == ("pool", "unknown", "any")
@@ -227,7 +244,9 @@ async def test_caller_hanging_up_while_waiting_is_abandoned_with_wait(
     c = await call_state(svc, "CA1")
     assert (c["st"], c["out"], c["wait"]) == ("ended", "abandoned", "42000")
     q = await counters(svc, "q", "pool")
-    assert q["abandoned"] == 1 and q["wait_abandoned_ms"] == 42000 and q["wb:45"] == 1
+    assert q["abandoned"] == 1
+    assert q["wait_abandoned_ms"] == 42000
+    assert q["wb:45"] == 1
     assert await violations(svc.store().redis, svc.store().keys) == []
 
 
@@ -264,7 +283,8 @@ async def test_call_without_final_status_callback_is_ended_as_stale(
     c = await call_state(svc, "CA1")
     assert (c["st"], c["out"]) == ("ended", "stale")
     seat = await svc.store().seat_info("p01")
-    assert seat["st"] == "ready" and seat["call"] == "", "the seat is freed"
+    assert seat["st"] == "ready", "the seat is freed"
+    assert seat["call"] == "", "the seat is freed"
     assert (await call_state(svc, "CA2"))["st"] == "talking", "only calls past the limit"
     assert await violations(svc.store().redis, svc.store().keys) == []
 
@@ -283,4 +303,5 @@ async def test_waiting_caller_who_stopped_polling_is_ended_and_takes_no_seat(
     await phone.seat("p01", "login")
     assert (await call_state(svc, "CA2"))["seat"] == "p01", "the seat goes to the live caller"
     q = await counters(svc, "q", "pool")
-    assert q["lost"] == 1 and q["abandoned"] == 1
+    assert q["lost"] == 1
+    assert q["abandoned"] == 1

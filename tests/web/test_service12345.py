@@ -50,29 +50,35 @@ async def test_queued_callback_keeps_the_place_and_calls_back(
     root = await phone.twiml("/voice/wait?lang=zh-CN&loop=3&pos=1", CallSid="CA1")
     assert verbs(root) == ["Gather", "Redirect"]
     gather = root.find("Gather")
-    assert gather is not None and "回拨" in says(root)[0]
+    assert gather is not None
+    assert "回拨" in says(root)[0]
     root = await phone.twiml(gather.get("action") or "", CallSid="CA1", From=CALLER, Digits="1")
     assert verbs(root) == ["Say", "Hangup"]
     await phone.twiml("/voice/status", CallSid="CA1", CallStatus="completed")
     c = await svc.store().call_info("CA1")
-    assert c["st"] == "waiting" and c["cb"] == "1", "hanging up keeps the place in line"
+    assert c["st"] == "waiting", "hanging up keeps the place in line"
+    assert c["cb"] == "1", "hanging up keeps the place in line"
     await phone.twiml("/voice/incoming", CallSid="CA2", From="+8613900000000", To="12328")
     # a seat frees up: the first place in line is CA1, so the caller is called back
     await phone.seat("p01", "login")
     created = control.created()
-    assert len(created) == 1 and created[0]["to"] == CALLER
+    assert len(created) == 1
+    assert created[0]["to"] == CALLER
     assert "/voice/callback-connect?call=CA1" in created[0]["url"]
     assert "/voice/callback-status?call=CA1" in created[0]["status_callback"]
     root = await phone.twiml(created[0]["url"], CallSid="CBleg1", From="12328", To=CALLER)
-    assert verbs(root) == ["Say", "Dial"] and dial_target(root) == ("Client", "p01")
+    assert verbs(root) == ["Say", "Dial"]
+    assert dial_target(root) == ("Client", "p01")
     dial = root.find("Dial")
-    assert dial is not None and "call=CA1" in (dial.get("action") or "")
+    assert dial is not None
+    assert "call=CA1" in (dial.get("action") or "")
     await answer_and_finish(phone, clock, "CA1", "p01")
     await phone.twiml(created[0]["status_callback"], CallSid="CBleg1", CallStatus="completed")
     c = await svc.store().call_info("CA1")
     assert (c["st"], c["out"]) == ("ended", "answered")
     q = await counters(svc, "q", "pool")
-    assert q["callback_requested"] == 1 and q["callback_connected"] == 1
+    assert q["callback_requested"] == 1
+    assert q["callback_connected"] == 1
     assert q.get("abandoned", 0) == 0, "a callback is not an abandon"
     assert (await svc.store().call_info("CA2"))["st"] == "waiting"
     assert await violations(svc.store().redis, svc.store().keys) == []
@@ -109,7 +115,8 @@ async def test_survey_disposition_and_the_three_rates(app_env: dict[str, Any], p
         await phone.twiml("/voice/incoming", CallSid=sid, From=CALLER, To="12328")
         root = await answer_and_finish(phone, clock, sid, "p01")
         gather = root.find("Gather")
-        assert gather is not None and "满意请按1" in says(root)[0]
+        assert gather is not None
+        assert "满意请按1" in says(root)[0]
         bye = await phone.twiml(gather.get("action") or "", CallSid=sid, Digits=rating)
         assert verbs(bye) == ["Say", "Hangup"]
         resp = await seat_post(phone, "p01", "disposition",
@@ -167,7 +174,8 @@ async def test_seat_cold_transfer_to_110_and_exclusion(phone: Phone, svc: Servic
     assert resp.status_code == 200
     url = control.requests[-1][1]["url"]
     root = await phone.twiml(url, CallSid="CA2")
-    assert verbs(root) == ["Say", "Hangup"] and "人民法院" in says(root)[0]
+    assert verbs(root) == ["Say", "Hangup"]
+    assert "人民法院" in says(root)[0]
     assert (await counters(svc, "l", "12328"))["exclusion:litigation"] == 1
     assert (await seat_post(phone, "p01", "exclusion", {"topic": "nope"})).status_code == 422
 
@@ -180,8 +188,10 @@ async def test_seat_warm_transfer_keeps_the_seat_until_it_leaves(
     resp = await seat_post(phone, "p01", "transfer", {"target": "electricity", "mode": "warm"})
     assert resp.status_code == 200, resp.text
     dialled, moved = control.requests[-2:]
-    assert dialled[0] == "create_call" and dialled[1]["to"] == "95598", "the target is dialled first"
-    assert moved[0] == "redirect" and moved[1]["sid"] == "CAleg1", "then the seat's leg moves"
+    assert dialled[0] == "create_call", "the target is dialled first"
+    assert dialled[1]["to"] == "95598", "the target is dialled first"
+    assert moved[0] == "redirect", "then the seat's leg moves"
+    assert moved[1]["sid"] == "CAleg1", "then the seat's leg moves"
     assert "room=xfer-CA1" in moved[1]["url"]
     ops = [moved]
     assert (await svc.store().seat_info("p01"))["st"] == "talking", "the seat stays on the line"
@@ -189,7 +199,8 @@ async def test_seat_warm_transfer_keeps_the_seat_until_it_leaves(
     root = await phone.twiml("/voice/dial-done?call=CA1&seat=p01&lang=zh-CN", CallSid="CA1",
                              DialCallStatus="completed", DialCallDuration="40")
     conf = root.find("Dial/Conference")
-    assert conf is not None and conf.text == "xfer-CA1"
+    assert conf is not None
+    assert conf.text == "xfer-CA1"
     assert (await svc.store().seat_info("p01"))["st"] == "talking"
     root = await phone.twiml(ops[0][1]["url"], CallSid="CAleg1")
     assert root.find("Dial/Conference") is not None
@@ -212,7 +223,8 @@ async def test_exclusion_node_in_a_flow(app_env: dict[str, Any], phone: Phone,
     root = await phone.twiml("/voice/incoming", CallSid="CA1", From=CALLER, To="12348")
     action = root.find("Gather").get("action")  # type: ignore[union-attr]
     root = await phone.twiml(action or "", CallSid="CA1", From=CALLER, Digits="3")
-    assert verbs(root) == ["Say", "Hangup"] and "信访" in says(root)[0]
+    assert verbs(root) == ["Say", "Hangup"]
+    assert "信访" in says(root)[0]
     await phone.twiml("/voice/status", CallSid="CA1", CallStatus="completed")
     c = await svc.store().call_info("CA1")
     assert (c["st"], c["out"]) == ("ended", "exclusion:petition")
@@ -228,12 +240,14 @@ async def test_closed_sub_centers(phone: Phone, svc: Services, clock: ManualCloc
     assert (c["q"], c["oq"]) == ("pool", "sub-12366"), "closed: straight to the 12345 pool"
     root = await phone.twiml("/voice/incoming", CallSid="CA2", From=CALLER, To="12313")
     root = await follow(phone, root, CallSid="CA2", From=CALLER)
-    assert verbs(root)[-2:] == ["Say", "Hangup"] and "工作时间" in says(root)[-1]
+    assert verbs(root)[-2:] == ["Say", "Hangup"]
+    assert "工作时间" in says(root)[-1]
     await phone.twiml("/voice/status", CallSid="CA2", CallStatus="completed")
     assert (await svc.store().call_info("CA2"))["out"] == "closed:sub-12313"
     root = await phone.twiml("/voice/incoming", CallSid="CA3", From=CALLER, To="12367")
     root = await follow(phone, root, CallSid="CA3", From=CALLER)
-    assert "Gather" in verbs(root) and "回拨" in " ".join(says(root)), "closed: callback offered"
+    assert "Gather" in verbs(root), "closed: callback offered"
+    assert "回拨" in " ".join(says(root)), "closed: callback offered"
 
 
 async def test_open_on_an_adjusted_working_day_and_closed_on_a_holiday() -> None:
@@ -259,12 +273,14 @@ async def test_english_caller_hears_english(phone: Phone, svc: Services) -> None
     action = root.find("Gather").get("action")  # type: ignore[union-attr]
     root = await phone.twiml(action or "", CallSid="CA1", From=CALLER, Digits="9")
     say = root.findall("Say")
-    assert say[0].get("language") == "en-US" and "Welcome" in (say[0].text or "")
+    assert say[0].get("language") == "en-US"
+    assert "Welcome" in (say[0].text or "")
     root = await follow(phone, root, CallSid="CA1", From=CALLER)
     assert "You are next in line" in (root.findall("Say")[0].text or "")
     assert (await svc.store().call_info("CA1"))["lg"] == "en-US"
     redirect = root.find("Redirect")
-    assert redirect is not None and "lang=en-US" in (redirect.text or "")
+    assert redirect is not None
+    assert "lang=en-US" in (redirect.text or "")
 
 
 async def test_three_rates_reach_prometheus(app_env: dict[str, Any], phone: Phone,
