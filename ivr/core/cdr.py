@@ -30,6 +30,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ivr.core import kpi
+from ivr.core.numbers import UNKNOWN_LINE
 from ivr.core.rates import three_rates
 
 SL_MS = 15_000
@@ -158,7 +159,7 @@ def contributions(rec: Mapping[str, Any], short_ms: int) -> Iterator[tuple[str, 
     if not c:
         return
     yield "center", "", c
-    yield "line", str(rec.get("ln") or "unknown"), c
+    yield "line", str(rec.get("ln") or UNKNOWN_LINE), c
     hour = (arrival_ms(rec) + OFFSET_MS) % DAY_MS // 3_600_000
     yield "hour", f"{hour:02d}", c
     q, oq = str(rec.get("q") or ""), str(rec.get("oq") or "")

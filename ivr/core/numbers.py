@@ -93,6 +93,7 @@ class Target(BaseModel):
 
 # Whose number a transfer presents: emergency, utility and region targets see the caller
 # (to call back); others the center's own verified number.
+UNKNOWN_LINE = "unknown"  #: the line counted for a dialed number the plan does not know
 CALLER_ID_BY_KIND = {"emergency": "caller", "utility": "caller", "region": "caller", "other": "center"}
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 

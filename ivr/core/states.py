@@ -58,6 +58,12 @@ RESULT_STATES: dict[str, str] = {
     "limited": "refused over the repeated-call limit (recorded as ended, rate_limited)",
 }
 
+# Names for the states code outside the tables tests (web handlers, the admin API).
+ENDED = "ended"  #: the call state with no way out
+UNKNOWN = "unknown"  #: a script's answer: no record of the call
+LIMITED = "limited"  #: a script's answer: refused over the repeated-call limit
+SEAT_BUSY = frozenset({"reserved", "talking"})  #: seat states that hold a call
+
 #: (call state, event) -> state after the event.
 CALL_TRANSITIONS: dict[tuple[str, str], str] = {
     (NEW, "begin"): "ivr",  # begin.lua: a call with a menu starts

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from ivr.clock import Clock
 from ivr.core import kpi
 from ivr.core.config import CenterConfig
+from ivr.core.numbers import UNKNOWN_LINE
 from ivr.core.roster import QueueConfig
 from ivr.core.staffing import staffing_advice
 from ivr.store.keys import Keys
@@ -212,7 +213,7 @@ class Metrics:
                 if (line is None or ln.number == line) and (queue is None or ln.queue == queue)]
         names = [ln.number for ln in plan]
         if line is None and queue is None:
-            names.append("unknown")
+            names.append(UNKNOWN_LINE)
         series = await self.series("l", names, buckets)
         by_number = {ln.number: ln for ln in plan}
         rows = []

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Response
 from pydantic import BaseModel
 
+from ivr.core import states
 from ivr.core.config import dump
 from ivr.core.hours import Schedule
 from ivr.core.numbers import Exclusion, Line, Target
@@ -22,7 +23,6 @@ from ivr.web.services import Services, Svc
 
 router = APIRouter(prefix="/api", tags=["admin"])
 log = logging.getLogger("ivr.admin")
-BUSY = ("reserved", "talking")  # seat states with a call
 T = TypeVar("T", bound=BaseModel)
 RID = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.+-]{1,64}$", description="resource id")]
 
@@ -135,7 +135,7 @@ def crud(kind: str, path: str, model: type[T], id_field: str, label: str) -> Non
     async def delete_item(rid: RID, svc: Svc, who: Admin,
                           if_match: Annotated[str | None, Header()] = None) -> Response:
         expected = need_etag(if_match)
-        if kind == "seats" and (await svc.store().seat_record(rid)).state in BUSY:
+        if kind == "seats" and (await svc.store().seat_record(rid)).state in states.SEAT_BUSY:
             raise HTTPException(409, f"cannot delete seat {rid}: seat has a call in progress")
         # the change is checked (If-Match, validation) and written first; only then does the
         # live roster follow it, so a refused change leaves the seat where it was

@@ -28,6 +28,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from ivr.archive.lag import lag_alerts
 from ivr.core import kpi
+from ivr.core.numbers import UNKNOWN_LINE
 from ivr.settings import Settings
 from ivr.store.metrics import BucketCache, Metrics
 from ivr.web.prometheus import SnapshotCollector
@@ -107,7 +108,7 @@ async def archive_alerts(m: Metrics, svc: Services) -> list[dict[str, Any]]:
 def _scope(m: Metrics, queue: str | None, line: str | None) -> None:
     if queue is not None and queue not in {q.id for q in m.config.roster.queues}:
         raise HTTPException(404, f"no queue {queue!r}")
-    if line is not None and line != "unknown" and m.config.line(line) is None:
+    if line is not None and line != UNKNOWN_LINE and m.config.line(line) is None:
         raise HTTPException(404, f"no line {line!r}")
 
 

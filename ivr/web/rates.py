@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 
 from ivr.core import kpi
+from ivr.core.numbers import UNKNOWN_LINE
 from ivr.core.rates import DEFINITIONS, three_rates
 from ivr.web.admin import READ_ERR
 from ivr.web.monitor import MetricsDep
@@ -32,7 +33,7 @@ async def rates(svc: Svc, who: Monitor, m: MetricsDep,
         raise HTTPException(422, f"{day} is in the future")
     buckets = list(range(start, start + 86400, kpi.BUCKET))
     queues = await m.series("q", [q.id for q in svc.config.roster.queues], buckets)
-    lines = await m.series("l", [ln.number for ln in svc.config.plan.lines] + ["unknown"], buckets)
+    lines = await m.series("l", [ln.number for ln in svc.config.plan.lines] + [UNKNOWN_LINE], buckets)
     q_tot = {q: kpi.add(s.values()) for q, s in queues.items()}
     l_tot = {ln: kpi.add(s.values()) for ln, s in lines.items()}
     return {

@@ -6,7 +6,7 @@ the plumbing (dialect, signature, parsing, apology on any failure) is in ``hooks
 
 from __future__ import annotations
 
-from ivr.core import engine
+from ivr.core import engine, states
 from ivr.core.engine import (
     Action,
     EnqueueAction,
@@ -18,7 +18,7 @@ from ivr.core.engine import (
     TransferAction,
 )
 from ivr.core.ids import is_ident
-from ivr.core.numbers import Line, caller_id_for, caller_key, mask
+from ivr.core.numbers import UNKNOWN_LINE, Line, caller_id_for, caller_key, mask
 from ivr.core.policy import (
     AfterDial,
     Closed,
@@ -73,9 +73,9 @@ def _number(svc: Services, hook: Hook) -> str:
 
 def _refused(st: str, lang: str) -> d.Doc | None:
     """The answer for a call the ACD will not take: over the repeated-call limit, or over."""
-    if st == "limited":
+    if st == states.LIMITED:
         return _limited(lang)
-    if st == "ended":  # its end arrived before this webhook: the call stays ended
+    if st == states.ENDED:  # its end arrived before this webhook: the call stays ended
         return turns.hang_up()
     return None
 
@@ -181,7 +181,7 @@ async def incoming(svc: Services, hook: Hook) -> d.Doc:
     lang = cfg.flows.latest(line.flow).language
     notice = [SayAction(cfg.plan.unknown_notice, lang)] if cfg.plan.unknown_notice else []
     step = Step((*notice, EnqueueAction(line.queue, "any", 0, None)), None, "queue", lang)
-    return await run_step(svc, line, "unknown", step, hook)
+    return await run_step(svc, line, UNKNOWN_LINE, step, hook)
 
 
 @voice.post("/gather", "The caller answered (or not) a menu")

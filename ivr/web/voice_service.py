@@ -6,7 +6,7 @@ seat, and warm transfers through a conference.
 
 from __future__ import annotations
 
-from ivr.core import callback
+from ivr.core import callback, states
 from ivr.core.numbers import caller_id_for
 from ivr.core.policy import Goodbye, JoinRoom, Standing, call_back_answered
 from ivr.core.waiting import CALLBACK_CONFIRM, THANKS, in_language, pick
@@ -35,7 +35,7 @@ async def callback_offer(svc: Services, hook: Hook) -> d.Doc:
 async def callback_connect(svc: Services, hook: Hook) -> d.Doc:
     """Greet the caller and ring the seat reserved for their place."""
     sid = hook.arg("call")
-    res, lang = Standing("unknown"), "zh-CN"
+    res, lang = Standing(states.UNKNOWN), "zh-CN"
     if sid:
         res = await svc.store().wait(sid)
         lang = (await svc.store().call_record(sid)).language or lang

@@ -67,3 +67,12 @@ def test_constants_agree_with_the_figures_that_read_them() -> None:
     # a priority-9 call made last scores below a priority-8 call made first
     span = states.SCORE_SPAN
     assert (states.MAX_PRIORITY - 9) * span + 10**12 < (states.MAX_PRIORITY - 8) * span
+
+
+def test_named_states_are_states_of_the_tables() -> None:
+    """The names code outside the tables uses are states the tables define."""
+    assert states.ENDED in states.CALL_STATES
+    assert states.UNKNOWN in states.RESULT_STATES
+    assert states.LIMITED in states.RESULT_STATES
+    assert states.SEAT_BUSY <= set(states.SEAT_STATES)
+    assert all(not states.seat_next(st, "logout") for st in states.SEAT_BUSY)

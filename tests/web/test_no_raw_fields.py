@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from ivr.core.states import CALL_FIELDS
+from ivr.core.states import CALL_FIELDS, CALL_STATES, RESULT_STATES, SEAT_STATES
 from ivr.store.results import RECORD_FIELDS, CallRecord, SeatRecord
 
 WEB = Path(__file__).resolve().parents[2] / "ivr" / "web"
@@ -68,3 +68,31 @@ def test_the_call_record_decodes_fields_the_state_table_names() -> None:
     assert SeatRecord.decode({}).known is False
     assert SeatRecord.decode({"st": "talking", "call": "CA1", "last": "CA0"}) == SeatRecord(
         True, "talking", "CA1", "CA0")
+
+
+STATES = frozenset(CALL_STATES) | frozenset(SEAT_STATES) | frozenset(RESULT_STATES)
+
+
+def state_tests(source: str) -> list[tuple[int, str]]:
+    """(line, literal) of every comparison in ``source`` with a string that names a state."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            for side in (node.left, *node.comparators):
+                elts = side.elts if isinstance(side, ast.Tuple | ast.List | ast.Set) else [side]
+                found += [(node.lineno, e.value) for e in elts
+                          if isinstance(e, ast.Constant) and e.value in STATES]
+    return found
+
+
+def test_the_state_scan_sees_comparisons() -> None:
+    source = 'a = st == "ended"\nb = s in ("reserved", "talking")\nc = {"waiting": 1}\n'
+    assert sorted(state_tests(source)) == [(1, "ended"), (2, "reserved"), (2, "talking")]
+
+
+def test_web_modules_test_no_state_literal() -> None:
+    """A handler compares a state with the names of ivr/core/states.py, never a literal."""
+    offences = [f"ivr/web/{path.name}:{line}: {lit!r}"
+                for path in sorted(WEB.glob("*.py"))
+                for line, lit in sorted(state_tests(path.read_text(encoding="utf-8")))]
+    assert not offences, "use ivr.core.states' names:\n" + "\n".join(offences)
