@@ -32,6 +32,19 @@ async def test_roster_sync_writes_offline_seats(env: Env) -> None:
     assert await env.members(env.keys.logged("pool")) == set()
 
 
+
+async def test_config_sync_writes_only_fields_the_tables_name(env: Env) -> None:
+    """The meta and queue-settings hashes Python writes hold fields states.py names (and
+    the scripts read through MF/QF), so a field renamed on one side fails here."""
+    meta = await env.redis.hgetall(env.keys.meta())
+    assert meta
+    assert set(meta) <= set(states.META_FIELDS)
+    for queue in ("pool", "sub"):
+        qcfg = await env.redis.hgetall(env.keys.qcfg(queue))
+        assert set(qcfg) == set(states.QUEUE_FIELDS), queue
+    seat = await env.seat("a1")
+    assert set(seat) <= set(states.SEAT_FIELDS)
+
 async def test_login_makes_a_seat_ready_in_every_set(env: Env) -> None:
     res = await env.acd.seat("a1", "login")
     assert (res["st"], res["call"], res["redirect"]) == ("ready", "", [])
