@@ -76,7 +76,9 @@ def test_a_bad_speech_table_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_speech(tmp_path)
     text = str(err.value)
-    assert "numbers/speech.yaml" in text and "language" in text and "jambonz" in text
+    assert "numbers/speech.yaml" in text
+    assert "language" in text
+    assert "jambonz" in text
 
 
 def test_unlisted_languages_fall_back() -> None:
@@ -104,13 +106,15 @@ async def test_jambonz_call_control_redirects_and_places_calls(fake_jambonz: Fak
     assert (m1, p1, a1) == ("PUT", "/v1/Accounts/acc-1/Calls/call-1", "Bearer key-9")
     assert b1 == {"call_hook": {"url": "https://ivr.test/voice/wait?lang=zh-CN", "method": "POST"}}
     assert (m2, p2) == ("POST", "/v1/Accounts/acc-1/Calls")
-    assert b2["to"] == {"type": "phone", "number": "+8613800138000"} and b2["from"] == "+861065123456"
+    assert b2["to"] == {"type": "phone", "number": "+8613800138000"}
+    assert b2["from"] == "+861065123456"
     assert b2["call_status_hook"]["url"] == "https://ivr.test/voice/callback-status?call=c1"
     assert b3["to"] == {"type": "sip", "sipUri": "sip:s01@pbx"}
     assert b3["call_status_hook"]["url"] == "https://ivr.test/voice/status"
     # the bodies pass @jambonz/node-client's own validators
     assert rest_findings("update", b1) == []
-    assert rest_findings("create", b2) == [] and rest_findings("create", b3) == []
+    assert rest_findings("create", b2) == []
+    assert rest_findings("create", b3) == []
     assert rest_findings("create", {**b2, "call_status_hook": None}) != []  # the check can fail
 
 

@@ -75,7 +75,8 @@ async def test_waiting_calls_are_pulled_out_through_their_own_platform(
     assert (await svc.store().call_info("CA2"))["dl"] == "twilio"
 
     resp = await jambonz.seat("p01", "login")
-    assert resp.json()["state"] == "reserved" and resp.json()["call"]["sid"] == "jb-1"
+    assert resp.json()["state"] == "reserved"
+    assert resp.json()["call"]["sid"] == "jb-1"
     await drained(svc)
     assert fake_jambonz.puts() == [(f"/v1/Accounts/{ACCOUNT}/Calls/jb-1", f"{BASE}/jambonz/wait")]
     assert fake_jambonz.requests[0][3] == f"Bearer {API_KEY}"
@@ -140,7 +141,8 @@ async def test_seat_hand_offs_of_a_jambonz_call_go_through_jambonz(
     assert control.requests == []
     root = await jambonz.twiml(fake_jambonz.puts()[0][1], CallSid="leg-1")
     conf = root.find("Dial/Conference")
-    assert conf is not None and conf.text == "xfer-jb-1"
+    assert conf is not None
+    assert conf.text == "xfer-jb-1"
 
 
 async def test_a_call_that_reaches_the_queue_after_a_transfer_keeps_its_dialect(
@@ -194,7 +196,8 @@ def test_jambonz_settings_are_checked_for_production() -> None:
 
 def test_a_line_names_only_a_known_dialect(base_config: CenterConfig) -> None:
     line = base_config.line("12328")
-    assert line is not None and line.dialect == "jambonz"
+    assert line is not None
+    assert line.dialect == "jambonz"
     data = line.model_dump()
     with pytest.raises(ValidationError, match="dialect"):
         Line.model_validate({**data, "dialect": "freeswitch"})

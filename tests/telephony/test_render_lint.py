@@ -133,10 +133,12 @@ def test_every_dial_has_an_action_and_a_timeout() -> None:
     for shape in SHAPES.values():
         for dial in ET.fromstring(TWIML.render(shape)).iter("Dial"):
             if dial.find("Conference") is None:
-                assert dial.get("action") and dial.get("timeout"), ET.tostring(dial)
+                assert dial.get("action"), ET.tostring(dial)
+                assert dial.get("timeout"), ET.tostring(dial)
         for verb in JAMBONZ.verbs(shape):
             if verb["verb"] == "dial":
-                assert verb["actionHook"] and verb["timeout"], verb
+                assert verb["actionHook"], verb
+                assert verb["timeout"], verb
 
 
 def test_text_loses_characters_xml_forbids() -> None:
@@ -150,7 +152,8 @@ def test_text_loses_characters_xml_forbids() -> None:
 def test_seat_targets_by_endpoint_kind() -> None:
     def target(endpoint: str) -> dict[str, object]:
         verb = JAMBONZ.verbs(d.doc(d.DialSeat(endpoint, 20, "https://x/done", "https://x/ans")))[0]
-        assert verb["answerOnBridge"] is True and verb["timeout"] == 20
+        assert verb["answerOnBridge"] is True
+        assert verb["timeout"] == 20
         return dict(verb["target"][0])
 
     assert target("client:s01") == {"type": "user", "name": "s01", "confirmHook": "https://x/ans"}
