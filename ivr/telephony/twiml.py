@@ -1,7 +1,8 @@
 """Render the core's actions as TwiML, with ``twilio.twiml``.
 
 Every function returns a complete ``VoiceResponse``; the web layer never writes XML.
-URLs are given by the caller (``urls.py`` builds them from the public base URL).
+URLs are given by the caller (``ivr.web.services.Services.url`` builds them from the public
+base URL).
 :func:`to_xml` is the one place a document becomes text: it drops every character
 XML 1.0 forbids, so no caller number, query value or admin text can make it ill-formed.
 """
