@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from fastapi import Depends, Request
 
@@ -28,6 +29,8 @@ from ivr.telephony.rest import CallControl, can_act
 from ivr.telephony.signature import SignatureChecker
 
 log = logging.getLogger("ivr.events")
+#: What ``quote_plus`` leaves as it is: a text of only these needs no quoting.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
@@ -57,10 +60,15 @@ class Services:
     controls: dict[str, CallControl] = field(default_factory=dict)  # by dialect name
 
     def url(self, path: str, **query: str | int) -> str:
-        """An absolute URL on our public base (or a relative one without it) for TwiML."""
+        """An absolute URL on our public base (or a relative one without it) for TwiML.
+
+        The query is ``urlencode``'s (empty and None values left out); a name or value made
+        only of unreserved characters (ids, numbers: nearly all) is appended as it is.
+        """
         base = (self.settings.public_base_url or "").rstrip("/")
-        qs = urlencode({k: v for k, v in query.items() if v is not None and v != ""})
-        return f"{base}{path}" + (f"?{qs}" if qs else "")
+        qs = "&".join([f"{_quoted(k)}={_quoted(v)}" for k, v in query.items()
+                       if v is not None and v != ""])
+        return f"{base}{path}?{qs}" if qs else f"{base}{path}"
 
     def hook_url(self, dialect: str, path: str, **query: str | int) -> str:
         """The URL of webhook ``path`` (``/wait``) under ``dialect``'s prefix (``/jambonz``)."""
@@ -164,6 +172,12 @@ class Services:
             attempts, retry = callback.retry_terms(policy)
             res = await self.store().callback_failed(sid, attempts, retry)
             await self.redirect(res.redirect)
+
+
+def _quoted(value: object) -> str:
+    """``value`` as ``urlencode`` spells it (``quote_plus`` of its ``str``)."""
+    text = str(value)
+    return text if _UNRESERVED.fullmatch(text) else quote_plus(text)
 
 
 async def get_services(request: Request) -> Services:
