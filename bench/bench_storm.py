@@ -116,7 +116,8 @@ async def journey(conn: Conn, sid: str, caller: str) -> str:
         status, body = await conn.post(redirect.text, {**base, "CallStatus": "in-progress"})
     else:
         return "no seat within 200 hold loops"
-    assert dial is not None and noun is not None
+    assert dial is not None
+    assert noun is not None
     status, _ = await conn.post(noun.get("statusCallback", ""), {
         "CallSid": "CB" + sid[2:], "ParentCallSid": sid, "CallStatus": "in-progress"})
     if status != 200:

@@ -21,15 +21,19 @@ def test_simulate_prints_json_compares_with_erlang_and_plots(redis_url: str,
         "--plot", str(png)], env=env)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["checks"]["ok"] and data["checks"]["problems"] == []
+    assert data["checks"]["ok"]
+    assert data["checks"]["problems"] == []
     q = data["queues"]["q"]
-    assert q["seats"] == 4 and q["offered"] == q["answered"] + q["abandoned"] > 20
+    assert q["seats"] == 4
+    assert q["offered"] == q["answered"] + q["abandoned"] > 20
     assert set(q) >= {"answer_rate", "within_sl", "p_wait", "avg_wait", "p90_wait",
                       "longest_wait", "occupancy"}
     assert data["lines"]["12345"]["offered"] == q["offered"]
-    assert data["run"]["calls_per_second"] > 0 and data["run"]["webhooks"] > q["offered"]
+    assert data["run"]["calls_per_second"] > 0
+    assert data["run"]["webhooks"] > q["offered"]
     (row,) = data["erlang"]
-    assert row["model"] == "erlang-a" and row["inputs"]["seats"] == 4
+    assert row["model"] == "erlang-a"
+    assert row["inputs"]["seats"] == 4
     assert 0 < row["answer_rate"]["theory"] < 1
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -41,8 +45,11 @@ def test_simulate_text_output_and_bad_input(redis_url: str) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Simulated 0.2 h (seed 1): ")
     assert "Invariants: all held" in result.output
-    assert "\npool " in result.output and "\n12328 " in result.output
+    assert "\npool " in result.output
+    assert "\n12328 " in result.output
     bad = CliRunner().invoke(simulate, ["--rate", "99999=5", "--quiet"], env=env)
-    assert bad.exit_code == 2 and "no such line: 99999" in bad.output
+    assert bad.exit_code == 2
+    assert "no such line: 99999" in bad.output
     bad = CliRunner().invoke(simulate, ["--seats", "nowhere=5", "--quiet"], env=env)
-    assert bad.exit_code == 2 and "no such queue" in bad.output
+    assert bad.exit_code == 2
+    assert "no such queue" in bad.output

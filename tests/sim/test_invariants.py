@@ -44,7 +44,8 @@ async def test_a_mixed_hour_across_merge_modes_keeps_every_invariant(
     assert findings == [], findings[:5]
     assert len(linted) > 500, "the lint saw the run's documents"
     assert result.problems == []
-    assert result.full_checks >= 7 and result.verified == len(result.records) > 100
+    assert result.full_checks >= 7
+    assert result.verified == len(result.records) > 100
     outcomes = {r.outcome for r in result.records}
     assert {"answered", "abandoned"} <= outcomes
     assert sum(r.noanswer for r in result.records) > 0, "some seats let calls ring out"
@@ -87,7 +88,8 @@ async def test_the_same_seed_gives_the_same_run(sim_settings: Settings,
 
     first = await run()
     sim_settings = sim_settings.model_copy(update={"center": sim_settings.center + "y"})
-    assert await run() == first and len(first) > 30
+    assert await run() == first
+    assert len(first) > 30
 
 
 @dataclass
@@ -155,11 +157,13 @@ async def test_a_probe_reads_nothing_when_neither_redis_nor_the_idle_seats_chang
             await judge(await pipe.execute())
         return judge is not None
 
-    assert await probe((1, 0)) and not await probe((1, 0)), "same Redis, same idle seats"
+    assert await probe((1, 0)), "same Redis, same idle seats"
+    assert not await probe((1, 0)), "same Redis, same idle seats"
     assert bench.checker.wc_skipped == 1
     assert await probe((2, 0)), "Redis may have changed: read again"
     await acd.redis.zadd(acd.keys.wait("pool", "any"), {"CAheld": 1})  # tampered: no script
-    assert await probe((3, 0)) and bench.checker.problems == [], "one event of grace"
+    assert await probe((3, 0)), "one event of grace"
+    assert bench.checker.problems == [], "one event of grace"
     assert await probe((3, 0)), "a suspect is never skipped"
     assert bench.checker.problems == [
         "t=0.000s: seat p05 sits ready while calls wait in pool|any"]
@@ -184,7 +188,8 @@ async def test_a_call_whose_recorded_outcome_differs_is_reported(bench: Bench) -
     bench.recorder.ended.append(rec)
     await bench.checker.verify_outcomes(bench.now + 61)
     (problem,) = bench.checker.problems
-    assert "lived 'answered'" in problem and "outcome 'abandoned'" in problem
+    assert "lived 'answered'" in problem
+    assert "outcome 'abandoned'" in problem
     assert rec.queue == "pool"
 
 

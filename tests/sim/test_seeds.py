@@ -31,7 +31,9 @@ def test_one_worker_per_core_at_most_one_per_run() -> None:
 
 def test_describe_gives_the_standard_error_across_seeds() -> None:
     d = describe([1.0, 2.0, 3.0, 6.0])
-    assert d["mean"] == 3.0 and d["min"] == 1.0 and d["max"] == 6.0
+    assert d["mean"] == 3.0
+    assert d["min"] == 1.0
+    assert d["max"] == 6.0
     assert d["sd"] == pytest.approx(math.sqrt(14 / 3))
     assert d["se"] == pytest.approx(math.sqrt(14 / 3) / 2)
     assert math.isnan(describe([4.0])["se"])
@@ -51,16 +53,20 @@ def _run(seed: int, answer: float, sim_asa: float, theory_asa: float) -> dict[st
 def test_spread_and_agreement_over_runs() -> None:
     runs = [_run(1, 0.9, 6.0, 5.0), _run(2, 0.8, 5.0, 5.0), _run(3, 1.0, 7.0, 4.0)]
     sp = spread(runs)
-    assert sp["seeds"] == [1, 2, 3] and not sp["checks_ok"] and sp["problem_count"] == 1
+    assert sp["seeds"] == [1, 2, 3]
+    assert not sp["checks_ok"]
+    assert sp["problem_count"] == 1
     assert sp["queues"]["q"]["answer_rate"]["mean"] == pytest.approx(0.9)
     assert sp["queues"]["q"]["answer_rate"]["sd"] == pytest.approx(0.1)
     assert "p_wait" not in sp["total"], "a figure no run has is left out"
     assert sp["wall_seconds"]["max"] == 6.0
     a = agreement(runs, "q")
     assert set(a) == {"asa"}
-    assert a["asa"]["bias"] == pytest.approx(4 / 3) and a["asa"]["n"] == 3
+    assert a["asa"]["bias"] == pytest.approx(4 / 3)
+    assert a["asa"]["n"] == 3
     assert a["asa"]["se"] == pytest.approx(describe([1.0, 0.0, 3.0])["se"])
-    assert a["asa"]["sim"] == pytest.approx(6.0) and a["asa"]["theory"] == pytest.approx(14 / 3)
+    assert a["asa"]["sim"] == pytest.approx(6.0)
+    assert a["asa"]["theory"] == pytest.approx(14 / 3)
 
 
 @pytest.mark.timeout(300)
@@ -75,7 +81,8 @@ def test_simulate_several_seeds_in_parallel(redis_url: str) -> None:
     assert data["runs"][0]["run"]["calls"] != data["runs"][1]["run"]["calls"] or \
         data["runs"][0]["queues"] != data["runs"][1]["queues"], "different seeds, different runs"
     sp = data["spread"]
-    assert sp["checks_ok"] and sp["queues"]["q"]["offered"]["n"] == 2
+    assert sp["checks_ok"]
+    assert sp["queues"]["q"]["offered"]["n"] == 2
     assert sp["calls"]["mean"] == sum(r["run"]["calls"] for r in data["runs"]) / 2
     assert set(data["erlang"]["q"]) >= {"answer_rate", "asa"}
     costs = data["runs"][0]["run"]["costs"]
@@ -84,6 +91,8 @@ def test_simulate_several_seeds_in_parallel(redis_url: str) -> None:
     text = CliRunner().invoke(simulate, [*args, "--seeds", "4-5"], env=env)
     assert text.exit_code == 0, text.output
     assert text.output.startswith("2 seeds (4–5) on ")
-    assert "Erlang check, queue q" in text.output and "answer_rate" in text.output
+    assert "Erlang check, queue q" in text.output
+    assert "answer_rate" in text.output
     bad = CliRunner().invoke(simulate, [*args, "--seeds", "9-1"], env=env)
-    assert bad.exit_code == 2 and "runs backwards" in bad.output
+    assert bad.exit_code == 2
+    assert "runs backwards" in bad.output

@@ -17,7 +17,8 @@ def test_poisson_arrivals_follow_the_hourly_profile() -> None:
     times = list(arrival_times(360.0, profile, 0.0, 86400.0, random.Random(4)))
     assert all(t >= 12 * 3600 for t in times), "no calls in hours weighted 0"
     assert abs(len(times) - 360 * 2 * 12) < 4 * math.sqrt(360 * 24)
-    assert times == sorted(times) and times[-1] < 86400.0
+    assert times == sorted(times)
+    assert times[-1] < 86400.0
 
 
 def test_profiles_are_normalised_to_a_mean_of_one() -> None:
@@ -37,13 +38,17 @@ def test_figures_of_answered_and_abandoned_calls() -> None:
             CallRecord("d", "12345", 0.0, ended=3.0, outcome="ivr")]
     f = figures(recs, lambda r: 15.0)
     assert (f.offered, f.answered, f.abandoned) == (3, 2, 1)
-    assert f.answer_rate == pytest.approx(2 / 3) and f.within_sl == pytest.approx(1 / 3)
-    assert f.p_wait == pytest.approx(2 / 3) and f.avg_wait == pytest.approx(20.0)
-    assert f.longest_wait == 50.0 and f.p90_wait == pytest.approx(28.0)
+    assert f.answer_rate == pytest.approx(2 / 3)
+    assert f.within_sl == pytest.approx(1 / 3)
+    assert f.p_wait == pytest.approx(2 / 3)
+    assert f.avg_wait == pytest.approx(20.0)
+    assert f.longest_wait == 50.0
+    assert f.p90_wait == pytest.approx(28.0)
 
 
 def test_percentile_and_batch_error() -> None:
-    assert percentile([], 0.9) is None and percentile([5.0], 0.9) == 5.0
+    assert percentile([], 0.9) is None
+    assert percentile([5.0], 0.9) == 5.0
     assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == pytest.approx(2.5)
     same = [CallRecord(str(i), "l", float(i), queued=float(i), answered=float(i),
                        outcome="answered") for i in range(100)]
