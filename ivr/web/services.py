@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 from ivr.clock import Clock
 from ivr.core import callback
 from ivr.core.config import CenterConfig
+from ivr.core.numbers import Line
 from ivr.settings import Settings
 from ivr.store.acd import Acd
 from ivr.store.config import ConfigStore
@@ -31,6 +32,7 @@ from ivr.telephony.signature import SignatureChecker
 log = logging.getLogger("ivr.events")
 #: What ``quote_plus`` leaves as it is: a text of only these needs no quoting.
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+_LINES_KEPT = 4096  #: dialed numbers whose line ``Services.line_for`` remembers
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
@@ -58,6 +60,20 @@ class Services:
     breaker: Breaker = field(default_factory=Breaker)  # after a Redis failure: skip Redis
     journal: Journal = field(default_factory=lambda: Journal(Path(".ivr-data") / "journal"))
     controls: dict[str, CallControl] = field(default_factory=dict)  # by dialect name
+    # dialed number -> (line, known) of the config in ``_lines_of`` (see ``line_for``)
+    _lines: dict[str, tuple[Line, bool]] = field(default_factory=dict, repr=False)
+    _lines_of: CenterConfig | None = field(default=None, repr=False)
+
+    def line_for(self, dialed: str) -> tuple[Line, bool]:
+        """``config.line_for``, remembered per config (a new config starts afresh)."""
+        if self._lines_of is not self.config:
+            self._lines, self._lines_of = {}, self.config
+        found = self._lines.get(dialed)
+        if found is None:
+            found = self.config.line_for(dialed)
+            if len(self._lines) < _LINES_KEPT:  # bounded: any text may arrive as the number
+                self._lines[dialed] = found
+        return found
 
     def url(self, path: str, **query: str | int) -> str:
         """An absolute URL on our public base (or a relative one without it) for TwiML.

@@ -175,7 +175,7 @@ def answer(svc: Services, hook: Hook, sid: str, lang: str, turn: AfterDial) -> d
 async def incoming(svc: Services, hook: Hook) -> d.Doc:
     """Route a new call by its dialed number and start its flow."""
     cfg = svc.config
-    line, known = cfg.line_for(hook.param("To"))
+    line, known = svc.line_for(hook.param("To"))
     if known:
         return await run_step(svc, line, line.number, engine.start(cfg.flows, line, context(svc)), hook)
     lang = cfg.flows.latest(line.flow).language
