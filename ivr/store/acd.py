@@ -54,6 +54,19 @@ def _decode(raw: str) -> Result:
     return out
 
 
+def _encoded(arg: str | int | float) -> bytes | str | int | float:
+    """A script argument as redis-py's encoder sends it, without the encoder's type checks.
+
+    Text in UTF-8, strict (the client's encoding), an int in decimal; anything else (a
+    float, a bool, which the encoder refuses) is left to the encoder.
+    """
+    if type(arg) is str:
+        return arg.encode()
+    if type(arg) is int:
+        return b"%d" % arg
+    return arg
+
+
 class Acd:
     """The call distributor of one center."""
 
@@ -79,7 +92,7 @@ class Acd:
 
     async def _run(self, name: str, *args: str | int | float, at_ms: int | None = None) -> Result:
         now = self._now_ms() if at_ms is None else at_ms
-        raw = await self._scripts[name](keys=[self.keys.meta()], args=[now, *args])
+        raw = await self._scripts[name](keys=[self.keys.meta()], args=[_encoded(now), *map(_encoded, args)])
         return _decode(raw)
 
     async def _reply(self, decode: Callable[[Result], R], name: str, *args: str | int | float,
