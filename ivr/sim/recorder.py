@@ -22,9 +22,6 @@ from ivr.phone.runtime import Handle
 
 SEAT_PREFIXES = ("client:", "sip:")
 IVR_END = "ivr"  # ended in the IVR: ivr_end, closed:<queue>, exclusion:<topic>, ...
-# The service counts a dial that ended because the caller hung up while the seat rang as
-# the seat's no-answer (tests/phone/test_calls.py, the xfail test); mirror it until fixed.
-CALLER_GONE_IS_NOANSWER = False
 HOLD_PATHS = ("/voice/wait", "/jambonz/wait")  # the hold loop, on Twilio or jambonz
 
 
@@ -121,7 +118,8 @@ class Recorder:
             else:
                 rec.target = self.targets.get(d["endpoint"], d["endpoint"])
         elif e.kind == "dial-end":
-            caller_gone = d.get("caller_hung_up") and not CALLER_GONE_IS_NOANSWER
+            # a caller who hung up while the seat rang is not the seat's no-answer
+            caller_gone = d.get("caller_hung_up")
             if rec.ringing and d["status"] not in ("completed", "answered") \
                     and not d.get("redirected") and not caller_gone:
                 rec.noanswer += 1
