@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ivr.web.roles import TokenBook
 
 from ivr.clock import Clock
-from ivr.core import callback
+from ivr.core import callback, engine
 from ivr.core.config import CenterConfig
 from ivr.core.numbers import Line
 from ivr.settings import Settings
@@ -60,14 +60,20 @@ class Services:
     breaker: Breaker = field(default_factory=Breaker)  # after a Redis failure: skip Redis
     journal: Journal = field(default_factory=lambda: Journal(Path(".ivr-data") / "journal"))
     controls: dict[str, CallControl] = field(default_factory=dict)  # by dialect name
-    # dialed number -> (line, known) of the config in ``_lines_of`` (see ``line_for``)
+    # of the config in ``_lines_of``: dialed number -> (line, known) (see ``line_for``),
+    # line number -> its first step when that reads no schedule (see ``first_step``)
     _lines: dict[str, tuple[Line, bool]] = field(default_factory=dict, repr=False)
+    _starts: dict[str, engine.Step] = field(default_factory=dict, repr=False)
     _lines_of: CenterConfig | None = field(default=None, repr=False)
+
+    def _fresh(self) -> None:
+        """Forget what was remembered of an earlier config."""
+        if self._lines_of is not self.config:
+            self._lines, self._starts, self._lines_of = {}, {}, self.config
 
     def line_for(self, dialed: str) -> tuple[Line, bool]:
         """``config.line_for``, remembered per config (a new config starts afresh)."""
-        if self._lines_of is not self.config:
-            self._lines, self._lines_of = {}, self.config
+        self._fresh()
         found = self._lines.get(dialed)
         if found is None:
             found = self.config.line_for(dialed)
@@ -85,6 +91,21 @@ class Services:
         qs = "&".join([f"{_quoted(k)}={_quoted(v)}" for k, v in query.items()
                        if v is not None and v != ""])
         return f"{base}{path}?{qs}" if qs else f"{base}{path}"
+
+    def first_step(self, line: Line) -> engine.Step:
+        """``engine.start`` on ``line`` now; remembered per config when it read no schedule.
+
+        A flow that reaches no opening-hours node before its first input or end starts
+        alike at any time, so its first step is worked out once.
+        """
+        self._fresh()
+        step = self._starts.get(line.number)
+        if step is None:
+            watch = _Watched(self.config.roster.schedules)
+            step = engine.start(self.config.flows, line, engine.Context(self.clock.now(), watch))
+            if not watch.read:
+                self._starts[line.number] = step
+        return step
 
     def hook_url(self, dialect: str, path: str, **query: str | int) -> str:
         """The URL of webhook ``path`` (``/wait``) under ``dialect``'s prefix (``/jambonz``)."""
@@ -188,6 +209,26 @@ class Services:
             attempts, retry = callback.retry_terms(policy)
             res = await self.store().callback_failed(sid, attempts, retry)
             await self.redirect(res.redirect)
+
+
+class _Watched(Mapping[str, Any]):
+    """A read-only view of the schedules that notes whether a flow step looked one up."""
+
+    def __init__(self, schedules: Mapping[str, Any]) -> None:
+        self.schedules = schedules
+        self.read = False
+
+    def __getitem__(self, name: str) -> Any:
+        self.read = True
+        return self.schedules[name]
+
+    def __iter__(self) -> Iterator[str]:
+        self.read = True
+        return iter(self.schedules)
+
+    def __len__(self) -> int:
+        self.read = True
+        return len(self.schedules)
 
 
 def _quoted(value: object) -> str:

@@ -177,7 +177,7 @@ async def incoming(svc: Services, hook: Hook) -> d.Doc:
     cfg = svc.config
     line, known = svc.line_for(hook.param("To"))
     if known:
-        return await run_step(svc, line, line.number, engine.start(cfg.flows, line, context(svc)), hook)
+        return await run_step(svc, line, line.number, svc.first_step(line), hook)
     lang = cfg.flows.latest(line.flow).language
     notice = [SayAction(cfg.plan.unknown_notice, lang)] if cfg.plan.unknown_notice else []
     step = Step((*notice, EnqueueAction(line.queue, "any", 0, None)), None, "queue", lang)
