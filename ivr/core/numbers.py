@@ -96,6 +96,8 @@ class Target(BaseModel):
 UNKNOWN_LINE = "unknown"  #: the line counted for a dialed number the plan does not know
 CALLER_ID_BY_KIND = {"emergency": "caller", "utility": "caller", "region": "caller", "other": "center"}
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+#: +86 and a mobile number: ``caller_key`` of it is itself (no short code, no 86 twice)
+_CN_MOBILE = re.compile(r"\+861[0-9]{10}")
 
 
 def caller_id_for(target: Target, caller: str, center_number: str | None) -> str | None:
@@ -198,6 +200,8 @@ def caller_key(raw: str, area_code: str) -> str:
     ``138 0013 8000``, ``138-0013-8000`` and a still-encoded ``%2B8613800138000`` are one
     caller: all give ``+8613800138000``.
     """
+    if _CN_MOBILE.fullmatch(raw or ""):
+        return raw  # already the key (what most Chinese mobile callers arrive as)
     text = unquote(raw or "") if "%" in (raw or "") else (raw or "")
     key = normalise(text, area_code)
     if key.startswith("+8686") and len(key) == 16 and key[5] == "1":
