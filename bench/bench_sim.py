@@ -1,6 +1,7 @@
 """Simulated calls per wall-clock second for a 100-seat center (``ivr simulate``'s engine).
 
 Run: .venv/bin/python bench/bench_sim.py [--hours 24] [--rounds 2] [--window 0.5]
+(``--rounds 0``: the day run alone.)
 
 1. A simulated day of a 100-seat center: the 12345 pool scaled to 100 seats (the five
    sub-centers keep their two seats each), the office daily profile, 7,500 calls a day
@@ -89,10 +90,11 @@ def main() -> None:
             r, cpu = run(steady, settings, **options)
             speed[label].append(r.calls_per_second)
             print(line(f"round {i + 1}: 85% load, {label}", r, cpu))
-    first = statistics.median(speed["simulate (uvloop)"])
-    for label in VARIANTS:
-        med = statistics.median(speed[label])
-        print(f"median {label:<22}{med:>6.0f} calls/s  {med / first:.2f}x")
+    if args.rounds > 0:  # --rounds 0: the day run alone
+        first = statistics.median(speed["simulate (uvloop)"])
+        for label in VARIANTS:
+            med = statistics.median(speed[label])
+            print(f"median {label:<22}{med:>6.0f} calls/s  {med / first:.2f}x")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
