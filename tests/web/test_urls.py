@@ -41,6 +41,9 @@ def test_url_common_values() -> None:
     assert url == "https://ivr.example.org/voice/wait?lang=zh-CN&loop=3&pos=0"
     assert svc.url("/voice/fallback") == "https://ivr.example.org/voice/fallback"
     assert svc.url("/voice/x", t="a b&c") == "https://ivr.example.org/voice/x?t=a+b%26c"
+    for value in ("a&b", "a=b", "a&b=c", "=", "&", "a&&b"):  # separators inside a value
+        assert svc.url("/voice/x", t=value, n=1) == "https://ivr.example.org/voice/x?" + urlencode(
+            {"t": value, "n": 1}), value
 
 
 def test_line_for_is_the_configs_and_follows_a_new_config(base_config: CenterConfig) -> None:
