@@ -116,7 +116,14 @@ class ArchiveService:
             await self.archiver.run()
 
     async def stop(self) -> None:
-        """Cancel the tasks; close the engine and the consumer's Redis client."""
+        """Cancel the tasks; close the engine and the consumer's Redis client.
+
+        A migration under way is let finish first (up to 5 s): cancelled inside a database
+        call, its driver thread (aiosqlite) would answer later into a closed event loop.
+        """
+        if self.tasks and not self.ready.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.ready.wait(), 5.0)
         for task in self.tasks:  # redis-py may swallow one cancel: cancel until done
             while not task.done():
                 task.cancel()
