@@ -32,7 +32,6 @@ from ivr.telephony.signature import SignatureChecker
 log = logging.getLogger("ivr.events")
 #: What ``quote_plus`` leaves as it is: a text of only these needs no quoting.
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
-_PLAIN = re.compile(r"[A-Za-z0-9_.~=&-]*")  #: a query of unreserved names and values
 _LINES_KEPT = 4096  #: dialed numbers whose line ``Services.line_for`` remembers
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
@@ -85,18 +84,14 @@ class Services:
     def url(self, path: str, **query: str | int) -> str:
         """An absolute URL on our public base (or a relative one without it) for TwiML.
 
-        The query is ``urlencode``'s (empty and None values left out); names and values made
-        only of unreserved characters (ids, numbers: nearly all) are appended as they are.
+        The query is ``urlencode``'s (empty and None values left out); a name or value made
+        only of unreserved characters (ids, numbers: nearly all) is appended as it is.
         """
         base = (self.settings.public_base_url or "").rstrip("/")
-        pairs = [f"{k}={v!s}" for k, v in query.items() if v is not None and v != ""]
-        if not pairs:
+        qs = "&".join([f"{_quoted(k)}={_quoted(v)}" for k, v in query.items()
+                       if v is not None and v != ""])
+        if not qs:
             return f"{base}{path}"
-        qs = "&".join(pairs)
-        # all unreserved, and no '=' or '&' but the separators: nothing to quote
-        if not _PLAIN.fullmatch(qs) or qs.count("=") != len(pairs) or qs.count("&") != len(pairs) - 1:
-            qs = "&".join([f"{_quoted(k)}={_quoted(v)}" for k, v in query.items()
-                           if v is not None and v != ""])
         return f"{base}{path}?{qs}"
 
     def first_step(self, line: Line) -> engine.Step:
