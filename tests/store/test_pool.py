@@ -4,6 +4,7 @@ breaker makes them give up at once (``ivr.store.connection.GuardedPool``), on a 
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -89,3 +90,25 @@ async def test_an_open_breaker_refuses_at_once_even_with_free_connections(client
     with pytest.raises(BreakerOpen):
         await pool.get_connection()
     assert not pool._in_use_connections
+
+
+async def test_new_connections_do_not_read_package_metadata_and_still_name_the_client(
+        client: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLIENT SETINFO's version is looked up once per client, not once per connection."""
+    reads: list[str] = []
+    real = importlib.metadata.version
+
+    def counted(name: str) -> str:
+        reads.append(name)
+        return real(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", counted)  # what redis.utils calls
+    pool = _pool(client)
+    held = [await pool.get_connection() for _ in range(3)]  # three fresh connections
+    for conn in held:
+        await pool.release(conn)
+    assert await client.ping()
+    assert reads == []
+    # What CLIENT SETINFO sends (Redis 7.2+ shows it in CLIENT INFO; 7.0 ignores it).
+    named = {(c.driver_info.formatted_name, c.driver_info.lib_version) for c in held}
+    assert named == {("redis-py", real("redis"))}
