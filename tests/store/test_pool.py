@@ -10,11 +10,20 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError
+from redis.asyncio.connection import Connection
+from redis.exceptions import ConnectionError, DataError
 
 from ivr.settings import Settings
-from ivr.store.connection import Breaker, BreakerOpen, GuardedPool, make_client
+from ivr.store.connection import (
+    Breaker,
+    BreakerOpen,
+    GuardedPool,
+    lean_connection_class,
+    make_client,
+)
 
 
 @pytest.fixture
@@ -112,3 +121,47 @@ async def test_new_connections_do_not_read_package_metadata_and_still_name_the_c
     # What CLIENT SETINFO sends (Redis 7.2+ shows it in CLIENT INFO; 7.0 ignores it).
     named = {(c.driver_info.formatted_name, c.driver_info.lib_version) for c in held}
     assert named == {("redis-py", real("redis"))}
+
+
+_ARG = st.one_of(st.binary(max_size=40), st.text(max_size=20),
+                 st.integers(min_value=-(2**70), max_value=2**70))
+
+
+@given(first=st.sampled_from(["EVALSHA", "GET", "HSET", "ZADD"]),
+       rest=st.lists(_ARG, max_size=12))
+def test_hiredis_packing_writes_the_bytes_redis_py_writes(first: str,
+                                                          rest: list[bytes | str | int]) -> None:
+    plain = Connection(encoding="utf-8")
+    packed = lean_connection_class(Connection)(encoding="utf-8")
+    assert packed.pack_command(first, *rest) == [b"".join(plain.pack_command(first, *rest))]
+
+
+def test_what_hiredis_packing_leaves_to_redis_py() -> None:
+    packed = lean_connection_class(Connection)(encoding="utf-8")
+    plain = Connection(encoding="utf-8")
+    for args in (("SET", "k", 0.1), ("CONFIG GET", "maxmemory"), ("SET", "k", memoryview(b"v"))):
+        assert packed.pack_command(*args) == plain.pack_command(*args)
+    with pytest.raises(DataError):
+        packed.pack_command("SET", "k", True)
+
+
+async def test_script_calls_go_out_packed_by_hiredis_and_come_back(client: Redis) -> None:
+    assert _pool(client).connection_class.__name__.startswith("Lean")
+    script = client.register_script("return {KEYS[1], ARGV[1], ARGV[2], ARGV[3]}")
+    got = await script(keys=["k\u00e9"], args=[b"\x00a", -12, "\u4e2d\u6587"])
+    assert got == ["k\u00e9", "\x00a", "-12", "\u4e2d\u6587"]
+
+
+async def test_a_command_too_big_for_the_socket_buffer_is_drained_whole(
+        redis_url: str, tmp_path: Path) -> None:
+    settings = Settings(redis_url=redis_url, data_dir=tmp_path, redis_timeout_seconds=5)
+    client = make_client(redis_url, settings, Breaker(0.5))  # time for 27 MB on a busy machine
+    big = "\u4e2d" * 3_000_000  # 9 MB: the kernel's send buffer takes only part at once
+    script = client.register_script("return string.len(ARGV[1])")
+    try:
+        lengths = await asyncio.gather(*(script(keys=["k"], args=[big + str(i)])
+                                         for i in range(3)))
+        assert lengths == [9_000_001] * 3
+        assert await client.ping()
+    finally:
+        await client.aclose()
