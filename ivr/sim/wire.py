@@ -20,15 +20,18 @@ connection (the checks then read through redis-py too).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import hiredis
 from redis.exceptions import ResponseError
 
 Convert = Callable[[Any], Any]
+Command = tuple[str | int | float | bytes, ...]
+_UNREAD = object()
 
 
 @functools.lru_cache(maxsize=1 << 14)  # the same probes and look-ups, event after event
@@ -71,9 +74,13 @@ class Wire:
         Replies are parsed by ``hiredis`` (redis-py's own parser, a dependency through
         ``redis[hiredis]``); every reply is read, even after an error reply.
         """
-        self.sock.sendall(b"".join([_pack(c) for c in commands]))
+        return self.call_packed(b"".join([_pack(c) for c in commands]), len(commands))
+
+    def call_packed(self, packed: bytes, want: int) -> list[Any]:
+        """:meth:`call` for commands packed beforehand (:func:`pack`), ``want`` of them."""
+        self.sock.sendall(packed)
         replies: list[Any] = []
-        reader, want = self.reader, len(commands)
+        reader = self.reader
         while len(replies) < want:
             got = reader.gets()
             if got is False:  # RESP2 has no booleans: False means "more bytes needed"
@@ -91,6 +98,16 @@ class Wire:
     def close(self) -> None:
         """Close the socket."""
         self.sock.close()
+
+
+def pack(command: tuple[str | int | float | bytes, ...]) -> bytes:
+    """One command as RESP2 bytes (for :meth:`Wire.call_packed`)."""
+    return _pack(command)
+
+
+def pairs(flat: list[str]) -> list[tuple[str, float]]:
+    """A ``ZRANGE ... WITHSCORES`` reply as redis-py gives it: (member, score) pairs."""
+    return _pairs(flat)
 
 
 def _pairs(flat: list[str]) -> list[tuple[str, float]]:
@@ -160,13 +177,47 @@ class WireReader:
     trips at a checkpoint of a 100-seat center); here each costs a blocking socket round
     trip instead of redis-py's asyncio path. Same answers as redis-py with
     ``decode_responses=True``: sets, dicts, ``zscore`` as a float or None.
+
+    Inside :meth:`still`, replies read ahead (:meth:`prefetch`, many commands in one round
+    trip) answer the same commands later instead of Redis: valid while nothing can write,
+    as during the simulator's checkpoint, where every read blocks and no other task runs.
     """
 
     def __init__(self, wire: Wire) -> None:
         self.wire = wire
+        self._known: dict[Command, Any] | None = None
 
     def _one(self, *args: str | int | float | bytes) -> Any:
+        if self._known is not None:
+            got = self._known.get(args, _UNREAD)
+            if got is not _UNREAD:
+                return got
         return self.wire.call([args])[0]
+
+    @contextlib.contextmanager
+    def still(self) -> Iterator[WireReader]:
+        """A span in which Redis does not change: replies read ahead are kept until its end."""
+        self._known = {}
+        try:
+            yield self
+        finally:
+            self._known = None
+
+    def prefetch(self, commands: list[Command]) -> list[Any] | None:
+        """Send ``commands`` in one round trip and keep their raw replies (inside :meth:`still`).
+
+        The replies as Redis sent them (a ``SCAN``'s cursor and keys, a hash as a flat
+        list); None when an error came back, and then nothing is kept (the command read
+        on its own later raises it as before).
+        """
+        if self._known is None or not commands:
+            return None
+        try:
+            replies = self.wire.call(commands)
+        except ResponseError:
+            return None
+        self._known.update(zip(commands, replies, strict=True))
+        return replies
 
     async def smembers(self, key: str) -> set[str]:
         """``SMEMBERS``."""

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from twilio.request_validator import RequestValidator
 
-from ivr.phone.transport import form_body, twilio_signature
+from ivr.phone.transport import form_body, split_url, twilio_signature
+from ivr.sim.checks import read_ahead
 from ivr.sim.wire import WirePipe, WireReader, pipelines
 from ivr.store.invariants import violations
 from ivr.store.keys import Keys
@@ -106,12 +109,77 @@ async def test_wire_reader_answers_as_redis_py(redis_url: str) -> None:
         found = await violations(reader, keys)  # type: ignore[arg-type]
         assert found == await violations(client, keys)
         assert len(found) >= 3, found
+        # read ahead (the simulator's checkpoint): the same answers, in a few round trips
+        sent = _count_calls(wire)
+        with reader.still():
+            read_ahead(reader, keys, ["pool", "nobody"])
+            ahead = len(sent)
+            assert await violations(reader, keys) == found  # type: ignore[arg-type]
+        assert ahead <= 4
+        assert len(sent) == ahead, sent[ahead:]  # every read of violations() was read ahead
     finally:
         wire.close()
         doomed = [x async for x in client.scan_iter(match=f"{k}:*")]
         doomed += [x async for x in client.scan_iter(match=keys.pattern())]
         await client.delete(*doomed)
         await client.aclose()
+
+
+def _count_calls(wire: Any) -> list[Any]:
+    """The command lists the wire sends from now on (the wire's ``call`` wrapped)."""
+    sent: list[Any] = []
+    call = wire.call
+
+    def counting(commands: Any) -> Any:
+        sent.append(commands)
+        return call(commands)
+    wire.call = counting
+    return sent
+
+
+async def test_answers_read_ahead_hold_until_the_still_span_ends(redis_url: str) -> None:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    k = f"wire{uuid.uuid4().hex[:8]}"
+    _, wire = pipelines(client, 5.0)
+    assert wire is not None
+    reader = WireReader(wire)
+    try:
+        await client.hset(f"{k}:h", mapping={"st": "ready"})
+        await client.sadd(f"{k}:s", "a")
+        assert reader.prefetch([("HGETALL", f"{k}:h")]) is None  # outside still(): nothing
+        with reader.still():
+            got = reader.prefetch([("HGETALL", f"{k}:h"), ("ZCARD", f"{k}:none")])
+            assert got == [["st", "ready"], 0]
+            # an error reply: nothing of that round trip is kept, the read raises later
+            assert reader.prefetch([("SMEMBERS", f"{k}:s"), ("ZCARD", f"{k}:h")]) is None
+            await client.hset(f"{k}:h", "st", "talking")
+            await client.sadd(f"{k}:s", "b")
+            assert await reader.hgetall(f"{k}:h") == {"st": "ready"}  # as read ahead
+            assert await reader.smembers(f"{k}:s") == {"a", "b"}  # not kept: read now
+            with pytest.raises(ResponseError, match="WRONGTYPE"):
+                await reader.zcard(f"{k}:h")
+        assert await reader.hgetall(f"{k}:h") == {"st": "talking"}
+    finally:
+        wire.close()
+        await client.delete(f"{k}:h", f"{k}:s")
+        await client.aclose()
+
+
+_URL_PART = st.text(st.sampled_from("aZ09-._~%/?#&=:@+ \t\n[]汉"), max_size=12)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(scheme=st.sampled_from(["https://", "http://", "", "HTTPS://", " https://"]),
+       host=st.sampled_from(["ivr.local", "ivr.local:8443", "127.0.0.1:80", "", "[::1]:9"]),
+       rest=_URL_PART, more=_URL_PART)
+def test_split_url_is_urlsplits(scheme: str, host: str, rest: str, more: str) -> None:
+    url = scheme + host + "/" + rest + more
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    want = (parts.scheme, parts.netloc, parts.path, parts.query, parts.hostname or "",
+            parts.port or (443 if https else 80))
+    assert tuple(split_url(url)) == want
+    assert tuple(split_url(url)) == want  # the second time from the cache
 
 
 def test_signature_and_form_body_match_twilio_and_urlencode() -> None:
