@@ -115,10 +115,18 @@ class CallSession:
     hung_up_by: str = ""
     errors: list[str] = field(default_factory=list)
     started: float = 0.0
+    # the kinds of event the listeners read (None: every kind); no other event is built
+    kinds: frozenset[str] | None = None
     _seq: int = 0
 
+    def wants(self, kind: str) -> bool:
+        """Whether some listener reads events of ``kind``."""
+        return self.kinds is None or kind in self.kinds
+
     def emit(self, kind: str, **data: Any) -> None:
-        """Tell every listener what happened."""
+        """Tell every listener what happened (nothing when no listener reads ``kind``)."""
+        if self.kinds is not None and kind not in self.kinds:
+            return
         event = CallEvent(self.runtime.now(), kind, data)
         for listener in self.listeners:
             listener(self, event)
@@ -176,7 +184,8 @@ class CallSession:
             self.error(f"{url} did not answer {what}: {exc}")
             return None
         self.status = "in-progress"
-        self.emit("document", url=url, verbs=[type(v).__name__ for v in verbs], parsed=verbs)
+        if self.wants("document"):
+            self.emit("document", url=url, verbs=[type(v).__name__ for v in verbs], parsed=verbs)
         return verbs
 
     def error(self, message: str) -> None:
@@ -254,8 +263,9 @@ class CallSession:
         for prompt in g.prompts:
             if not await self.play(prompt, in_gather=True):
                 return None
-        self.emit("menu", timeout=g.timeout, num_digits=g.num_digits, input=sorted(g.input),
-                  finish_on_key=g.finish_on_key, hints=list(g.hints))
+        if self.wants("menu"):
+            self.emit("menu", timeout=g.timeout, num_digits=g.num_digits, input=sorted(g.input),
+                      finish_on_key=g.finish_on_key, hints=list(g.hints))
         got = await self.caller.gather(g, self)
         if self.signal.kind:
             return None

@@ -81,7 +81,8 @@ async def dial(call: CallSession, d: twiml.Dial) -> Next | Flow:
         ep = call.board.lookup(noun.endpoint)
         offer = Offer(call.sid, child, noun.endpoint, d.caller_id or call.spec.from_, now)
         rung.append((noun, ep, offer, ep.ring(offer)))
-    call.emit("dial", to=[n.endpoint for n in d.nouns], timeout=d.timeout, child=child)
+    if call.wants("dial"):
+        call.emit("dial", to=[n.endpoint for n in d.nouns], timeout=d.timeout, child=child)
     takers = [r for r in rung if isinstance(r[3], Pickup) and r[3].after < d.timeout]
     takers.sort(key=lambda r: r[3].after if isinstance(r[3], Pickup) else 0.0)
     refusals = {r[3].status for r in rung if isinstance(r[3], Refuse)}

@@ -22,7 +22,7 @@ import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote_plus, urlencode, urlsplit
 
 import httpx
@@ -40,6 +40,40 @@ def form_body(form: dict[str, str]) -> bytes:
     """The urlencoded body of ``form``: ``urllib.parse.urlencode(form)``, quoting memoised."""
     return "&".join([_quote(k) + "=" + _quote(v if isinstance(v, str) else str(v))
                      for k, v in form.items()]).encode()
+
+
+class Target(NamedTuple):
+    """The parts of a URL a request needs: ``urlsplit``'s, the port resolved."""
+
+    scheme: str
+    netloc: str
+    path: str
+    query: str
+    hostname: str
+    port: int
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _head(head: str) -> tuple[str, str, str, str, int]:
+    parts = urlsplit(head)
+    return (parts.scheme, parts.netloc, parts.path, parts.hostname or "",
+            parts.port or (443 if parts.scheme == "https" else 80))
+
+
+def split_url(url: str) -> Target:
+    """``urlsplit(url)``'s scheme, netloc, path and query, with the host and port.
+
+    The part before the query repeats request after request (the service's few paths):
+    it is split once. A URL with a fragment, tabs or line breaks, or leading control
+    characters or spaces (which ``urlsplit`` drops) is split whole each time.
+    """
+    head, _, query = url.partition("?")
+    if "#" in url or "\t" in url or "\r" in url or "\n" in url or url[:1] <= " ":
+        parts = urlsplit(url)
+        return Target(parts.scheme, parts.netloc, parts.path, parts.query, parts.hostname or "",
+                      parts.port or (443 if parts.scheme == "https" else 80))
+    scheme, netloc, path, host, port = _head(head)
+    return Target(scheme, netloc, path, query, host, port)
 
 
 def twilio_signature(key: bytes, url: str, params: dict[str, str]) -> str:
@@ -107,20 +141,20 @@ class AsgiTransport:
     async def request(self, method: str, url: str, form: dict[str, str] | None,
                       headers: dict[str, str], content: bytes | None = None) -> Reply:
         """Run the app on one request; an exception inside the app becomes a 500."""
-        parts = urlsplit(url)
+        parts = split_url(url)
         body = form_body(form) if form is not None else content or b""
         raw = [(b"host", (parts.netloc or "localhost").encode()),
                (b"content-length", str(len(body)).encode())]
         if form is not None:
             raw.append((b"content-type", b"application/x-www-form-urlencoded"))
         raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-        https = parts.scheme == "https"
+        path = parts.path or "/"
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-            "method": method, "scheme": parts.scheme or "http", "path": parts.path or "/",
-            "raw_path": (parts.path or "/").encode(), "query_string": parts.query.encode(),
+            "method": method, "scheme": parts.scheme or "http", "path": path,
+            "raw_path": path.encode(), "query_string": parts.query.encode(),
             "root_path": "", "headers": raw, "client": ("127.0.0.1", 50000),
-            "server": (parts.hostname or "localhost", parts.port or (443 if https else 80)),
+            "server": (parts.hostname or "localhost", parts.port),
             "state": {},
         }
         sent = False

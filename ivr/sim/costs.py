@@ -10,10 +10,8 @@ work it moves much less than the wall clock, which mostly measures the others.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 
 from ivr.phone.service import TimerSweeper
 from ivr.phone.transport import Reply, Transport
@@ -29,15 +27,9 @@ class Costs:
         self.wall: defaultdict[str, float] = defaultdict(float)
         self.cpu: defaultdict[str, float] = defaultdict(float)
 
-    @contextlib.contextmanager
-    def part(self, name: str) -> Iterator[None]:
-        """Count the time the block takes as ``name``'s."""
-        wall, cpu = time.perf_counter(), time.process_time()
-        try:
-            yield
-        finally:
-            self.wall[name] += time.perf_counter() - wall
-            self.cpu[name] += time.process_time() - cpu
+    def part(self, name: str) -> _Part:
+        """Count the time the block (``with costs.part(name):``) takes as ``name``'s."""
+        return _Part(self, name)
 
     def table(self, service: tuple[float, float], total: tuple[float, float],
               ) -> tuple[dict[str, float], dict[str, float]]:
@@ -48,6 +40,22 @@ class Costs:
             parts[REST] = total[i] - sum(parts.values())
             out.append({k: round(v, 3) for k, v in parts.items()})
         return out[0], out[1]
+
+
+class _Part:
+    """A block timed for :meth:`Costs.part` (a class: a generator costs twice the time)."""
+
+    __slots__ = ("costs", "cpu", "name", "wall")
+
+    def __init__(self, costs: Costs, name: str) -> None:
+        self.costs, self.name = costs, name
+
+    def __enter__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def __exit__(self, *exc: object) -> None:
+        self.costs.wall[self.name] += time.perf_counter() - self.wall
+        self.costs.cpu[self.name] += time.process_time() - self.cpu
 
 
 class TimedTransport:

@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from ivr.clock import ManualClock
 from ivr.core.config import CenterConfig
@@ -31,17 +30,18 @@ from ivr.phone.runtime import VirtualTime
 from ivr.phone.seats import Behaviour, SeatAgent, exponential, lognormal
 from ivr.phone.service import LocalService, local_service
 from ivr.phone.switchboard import Switchboard
-from ivr.phone.transport import InspectingTransport, Reply
+from ivr.phone.transport import InspectingTransport, Reply, split_url
 from ivr.settings import Settings
 from ivr.sim.checks import Checker
 from ivr.sim.costs import Costs, TimedSweeper, TimedTransport
-from ivr.sim.recorder import Recorder
+from ivr.sim.recorder import KINDS, Recorder
 from ivr.sim.result import Sample, SimResult
 from ivr.sim.scenario import Scenario, arrival_times
-from ivr.sim.wire import WireReader, pipelines
+from ivr.sim.wire import Wire, WireReader, pack, pairs, pipelines
 
 START = 1_799_596_800.0  # Monday 11 January 2027, 00:00 in Beijing: hour 0 of the profile
 DRAIN = 6 * 3600.0  # after the horizon, calls get this long to end before they hang up
+EVENT_KINDS = KINDS | {"request"}  # the call events the recorder and the request counts read
 
 
 @dataclass
@@ -69,7 +69,7 @@ class Simulation:
             try:
                 redis_cpu = await _redis_cpu(redis)
                 run = _Run(self, ls, VirtualTime(clock), pipe,
-                           WireReader(wire) if wire is not None else None)
+                           WireReader(wire) if wire is not None else None, wire)
                 await run.go()
                 result = run.result(time.perf_counter() - wall, time.process_time() - cpu)
                 after = await _redis_cpu(redis)
@@ -106,6 +106,7 @@ class _Run:
     rt: VirtualTime
     pipe: Callable[[], Any]  # the simulator's own reads: a pipeline (ivr.sim.wire)
     reader: WireReader | None  # the full checks' one-key reads (None: through redis-py)
+    wire: Wire | None = None  # the connection under both, if they have one
     board: Switchboard = field(default_factory=Switchboard)
     sessions: dict[str, CallSession] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
@@ -137,6 +138,8 @@ class _Run:
                                {seat.id: seat for seat in roster.seats}, START,
                                float(self.sim.settings.call_retention_seconds), self.pipe,
                                self.reader)
+        # the look-up of the next due timer, packed once (ivr.phone.service.TimerSweeper.peek)
+        self.peek = pack(("ZRANGE", self.ls.svc.store().keys.timers(), 0, 0, "WITHSCORES"))
         self.patience = s.rng("patience")
         self.serial = 0
         self.seen = (-1, -1)
@@ -151,7 +154,7 @@ class _Run:
     def _count(self, call: CallSession, e: CallEvent) -> None:
         if e.kind == "request":
             self.requests[e.data["what"]] += 1
-            self.prefixes["/" + urlsplit(e.data["url"]).path.split("/")[1]] += 1
+            self.prefixes["/" + split_url(e.data["url"]).path.split("/")[1]] += 1
 
     async def _login_all(self) -> None:
         for agent in self.agents.values():
@@ -166,7 +169,8 @@ class _Run:
         spec = CallSpec(line, f"+86138{self.serial % 10**8:08d}",
                         self.ls.url(prefix + "/incoming"), self.ls.url(prefix + "/status"))
         call = CallSession(spec, self.twilio, self.rt, SilentCaller(), self.board,
-                           self.ls.control, SPOKEN, [self.recorder, self._count], sid=sid)
+                           self.ls.control, SPOKEN, [self.recorder, self._count], sid=sid,
+                           kinds=EVENT_KINDS)
         self.recorder.add(sid, line, self.rt.now(), patience)
         self.sessions[sid] = call
         self.rt.spawn(self._run_call(call))
@@ -211,9 +215,12 @@ class _Run:
         """Before the clock moves on: if Redis changed since the last look, the next timer."""
         if self._changed():
             with self.costs.part("timer look-ups"):
-                pipe = self.pipe()
-                self.sweeper.peek(pipe)
-                self.sweeper.saw((await pipe.execute())[0])
+                if self.wire is not None:
+                    self.sweeper.saw(pairs(self.wire.call_packed(self.peek, 1)[0]))
+                else:
+                    pipe = self.pipe()
+                    self.sweeper.peek(pipe)
+                    self.sweeper.saw((await pipe.execute())[0])
                 self.seen = (self.counted.count, self.sweeper.sweeps)
 
     async def _after(self) -> None:

@@ -23,6 +23,8 @@ from ivr.phone.runtime import Handle
 SEAT_PREFIXES = ("client:", "sip:")
 IVR_END = "ivr"  # ended in the IVR: ivr_end, closed:<queue>, exclusion:<topic>, ...
 HOLD_PATHS = ("/voice/wait", "/jambonz/wait")  # the hold loop, on Twilio or jambonz
+# the kinds of call event the recorder reads (a record changes on no other)
+KINDS = frozenset({"document", "dial", "answered", "dial-end", "talk-end", "end"})
 
 
 def ms(t: float) -> int:
@@ -100,6 +102,8 @@ class Recorder:
 
     def __call__(self, call: CallSession, e: CallEvent) -> None:
         """Update the call's record from one event."""
+        if e.kind not in KINDS:  # (nor does on_hold: it follows the record)
+            return
         rec = self.records.get(call.sid)
         if rec is None:
             return

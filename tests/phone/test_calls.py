@@ -141,3 +141,19 @@ async def test_a_caller_hanging_up_while_the_seat_rings_does_not_punish_the_seat
     assert whats[-2:] == ["dial action (caller gone)", "status"]
     assert (await rig.state(call.sid))["out"] == "abandoned"
     assert await rig.seat_state("p01") == "ready"
+
+
+async def test_a_call_builds_only_the_events_its_listeners_read(rig: Rig) -> None:
+    rig.seat("p01", talk=5.0)
+    agent = rig.board.lookup("client:p01")
+    full, lean = rig.call("12328", sid="CA" + "1" * 32), rig.call("12328", sid="CA" + "2" * 32)
+    lean.kinds = frozenset({"request", "answered", "end"})
+    await rig.start(agent.login(), full.run())  # type: ignore[attr-defined]
+    await rig.run()
+    await rig.start(lean.run())
+    await rig.run()
+    everything = rig.kinds(full.sid)
+    assert {"say", "menu", "document", "dial"} <= set(everything)
+    assert rig.kinds(lean.sid) == [k for k in everything if k in lean.kinds]
+    assert not lean.wants("menu")
+    assert full.wants("menu")
