@@ -210,6 +210,20 @@ async def test_answered_starts_the_talk(env: Env) -> None:
     assert counts["wa:5"] == 1
 
 
+async def test_every_counter_bucket_expires_within_three_days_of_its_last_count(env: Env) -> None:
+    await env.ready("a2")
+    await env.talking("CA1", "a2")
+    env.clock.advance(60)  # the same 15-minute bucket: the fields exist, no new TTL
+    await env.ready("a1")
+    await env.talking("CA2", "a1")
+    keys = [k async for k in env.redis.scan_iter(match=env.keys.cnt("q", "pool", 0)[:-1] + "*")]
+    keys += [k async for k in env.redis.scan_iter(match=env.keys.cnt("l", "12345", 0)[:-1] + "*")]
+    assert len(keys) == 2
+    for key in keys:
+        assert 3 * 86400 - 120 <= await env.redis.ttl(key) <= 3 * 86400, key
+    assert (await env.counters("q", "pool"))["answered"] == 2
+
+
 async def test_answered_is_recorded_once(env: Env) -> None:
     await env.ready("a2")
     await env.talking("CA1", "a2")

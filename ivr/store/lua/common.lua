@@ -94,13 +94,17 @@ local function bin_of(ms)
 end
 
 -- Add n to a counter field of the queue and of the line, in the current 15-min bucket.
+-- A bucket's TTL is (re)set when one of its fields is counted for the first time (the
+-- first count of all creates the key), not on every count: a bucket stops taking new
+-- fields when its 15 minutes end, so it still lives CNT_TTL after that at most, for one
+-- EXPIRE a field instead of one a count (eight of them in answered.lua).
 local function count(queue, line, field, n)
   local bucket = math.floor(NOW / BUCKET_MS) * (BUCKET_MS / 1000)
+  n = n or 1
   for _, kn in ipairs({{C.CNT_QUEUE, queue}, {C.CNT_LINE, line}}) do
     if kn[2] and kn[2] ~= '' then
       local k = K.cnt(kn[1], kn[2], bucket)
-      redis.call('HINCRBY', k, field, n or 1)
-      redis.call('EXPIRE', k, CNT_TTL)
+      if redis.call('HINCRBY', k, field, n) == n then redis.call('EXPIRE', k, CNT_TTL) end
     end
   end
 end
