@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import hmac
 import time
 from collections.abc import Callable
@@ -83,7 +82,7 @@ def twilio_signature(key: bytes, url: str, params: dict[str, str]) -> str:
     in base64; ``key`` is the auth token's UTF-8 bytes.
     """
     s = url + "".join([k + params[k] for k in sorted(params)])
-    return base64.b64encode(hmac.new(key, s.encode("utf-8"), hashlib.sha1).digest()).decode()
+    return base64.b64encode(hmac.digest(key, s.encode("utf-8"), "sha1")).decode()
 
 
 @dataclass(frozen=True)
@@ -228,7 +227,7 @@ class Twilio:
         self.transport = transport
         self.validator = RequestValidator(auth_token)
         self.key = auth_token.encode("utf-8")
-        self._parsed: dict[tuple[str, str], list[twiml.Verb]] = {}
+        self._shapes = twiml.Shapes()
 
     async def post(self, url: str, params: dict[str, str], method: str = "POST") -> Reply:
         """Send a signed webhook (GET puts the parameters in the query string)."""
@@ -241,15 +240,8 @@ class Twilio:
         return await self.transport.request("POST", url, params, {"X-Twilio-Signature": sig})
 
     def parse(self, text: str, doc_url: str) -> list[twiml.Verb]:
-        """TwiML as call verbs (a document seen before is not parsed again: verbs are frozen)."""
-        key = (text, doc_url)
-        verbs = self._parsed.get(key)
-        if verbs is None:
-            verbs = twiml.parse(text, doc_url)
-            if len(self._parsed) >= 4096:
-                self._parsed.clear()
-            self._parsed[key] = verbs
-        return list(verbs)
+        """TwiML as call verbs (a document, or its shape, seen before is not parsed again)."""
+        return self._shapes.parse(text, doc_url)
 
 
 class SeatApi:

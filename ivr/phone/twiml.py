@@ -10,8 +10,11 @@ timeout`` 30 s, ``timeLimit`` 4 h, ``Pause length`` 1 s).
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin
 
 
@@ -223,3 +226,91 @@ def parse(text: str, doc_url: str = "") -> list[Verb]:
 def resolve(doc_url: str, url: str) -> str:
     """An absolute URL for ``url`` as found in the document fetched from ``doc_url``."""
     return urljoin(doc_url, url)
+
+
+_SID = re.compile(r"CA[0-9a-f]{32}")  # a call's sid, as Twilio and the simulator make them
+_HOLE = "CA" + "~" * 32  # the sid's place in a document's shape ('~': no sid, no scheme)
+# fields parse() fills with document text as it is or through urljoin: the only places a
+# sid is copied into a verb (elsewhere it is upper-cased, split, or read as a number)
+_FILLED = frozenset({"action", "url", "status_callback", "text", "address"})
+_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls))
+           for cls in (Say, Play, Pause, Gather, Redirect, Noun, Dial, Hangup, Reject, Unsupported)}
+_NO_SHAPE: tuple[tuple[Verb, bool], ...] = ()  # a shape whose verbs cannot be filled in
+
+
+def _fill(v: Any, sid: str) -> Any:
+    """``v`` with ``sid`` in the hole; None when the hole sits outside the copied fields."""
+    changes: dict[str, Any] = {}
+    for name in _FIELDS[type(v)]:
+        val = getattr(v, name)
+        if isinstance(val, str):
+            if _HOLE in val:
+                if name not in _FILLED:
+                    return None
+                changes[name] = val.replace(_HOLE, sid)
+        elif isinstance(val, tuple | frozenset):
+            items = []
+            for item in val:
+                got = item if not isinstance(item, str) else None if _HOLE in item else item
+                if got is not None and not isinstance(got, str):
+                    got = _fill(got, sid)
+                if got is None:
+                    return None
+                items.append(got)
+            if any(a is not b for a, b in zip(items, val, strict=True)):
+                changes[name] = tuple(items)
+    return dataclasses.replace(v, **changes) if changes else v
+
+
+class Shapes:
+    """:func:`parse` with documents remembered, and parsed once per shape.
+
+    A call's documents name its sid (``call=CA...`` in their URLs), so hardly any two
+    are the same text; with the sid taken out (the shape), most are. The first
+    document of a shape is parsed twice, as it is and as its shape with the sid put
+    back into the copied fields; only if both give the same verbs are later documents of
+    the shape filled in rather than parsed. The sid's characters (``CA`` and lowercase
+    hex) go through the XML parser, ``strip`` and ``urljoin`` alike for every sid, so
+    what held for one document of a shape holds for all.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.docs: dict[tuple[str, str], list[Verb]] = {}
+        # shape -> its verbs, each with whether it has the hole
+        self.shapes: dict[tuple[str, str], tuple[tuple[Verb, bool], ...]] = {}
+
+    def _keep(self, cache: dict[tuple[str, str], Any], key: tuple[str, str], verbs: Any) -> None:
+        if len(cache) >= self.size:
+            cache.clear()
+        cache[key] = verbs
+
+    def parse(self, text: str, doc_url: str = "") -> list[Verb]:
+        """``parse(text, doc_url)`` (a new list each time: the verbs are frozen)."""
+        key = (text, doc_url)
+        verbs = self.docs.get(key)
+        if verbs is None:
+            verbs = self._parse(text, doc_url)
+            self._keep(self.docs, key, verbs)
+        return list(verbs)
+
+    def _parse(self, text: str, doc_url: str) -> list[Verb]:
+        sids = set(_SID.findall(text)) | set(_SID.findall(doc_url))
+        if len(sids) != 1 or _HOLE in text or _HOLE in doc_url:
+            return parse(text, doc_url)
+        sid = sids.pop()
+        shape = (text.replace(sid, _HOLE), doc_url.replace(sid, _HOLE))
+        holed = self.shapes.get(shape)
+        if holed is None:
+            verbs = parse(text, doc_url)
+            try:
+                holed = tuple((v, _HOLE in repr(v)) for v in parse(*shape))
+            except TwimlError:
+                holed = _NO_SHAPE
+            if holed and [_fill(v, sid) if hole else v for v, hole in holed] != verbs:
+                holed = _NO_SHAPE
+            self._keep(self.shapes, shape, holed)
+            return verbs
+        if not holed:
+            return parse(text, doc_url)
+        return [_fill(v, sid) if hole else v for v, hole in holed]

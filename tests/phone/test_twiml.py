@@ -88,3 +88,57 @@ def test_what_is_not_twiml(text: str) -> None:
 def test_unknown_verbs_are_kept_as_unsupported() -> None:
     assert twiml.parse("<Response><Enqueue>q</Enqueue></Response>") == [
         twiml.Unsupported("Enqueue")]
+
+
+SHAPED = [  # a call's documents with its sid ({s}) in many places
+    '<Response><Dial action="/voice/dial-done?call={s}&amp;seat=p01" timeout="20">'
+    '<Client statusCallback="https://ivr.local/voice/seat-answered?call={s}" '
+    'statusCallbackEvent="answered">p01</Client></Dial></Response>',
+    '<Response><Gather action="https://ivr.local/voice/survey?call={s}" input="dtmf" '
+    'numDigits="1"><Say language="zh-CN">请评价 {s}</Say></Gather><Hangup/></Response>',
+    '<Response><Say>您前面还有3位</Say><Redirect>/voice/wait?call={s}&amp;n=2</Redirect>'
+    '</Response>',
+    '<Response><Dial><Number>{s}</Number></Dial><Play digits="1">{s}.mp3</Play></Response>',
+    # where parse() changes the text: the shape must not be filled in
+    '<Response><Redirect method="{s}">/voice/wait?call={s}</Redirect></Response>',
+    '<Response><Gather hints="{s}, x" action="/g?c={s}"/></Response>',
+    '<Response><Gather input="dtmf {s}" language="{s}"/></Response>',
+    '<Response><Dial action="{s}:x/y"><Sip statusCallbackEvent="{s}">sip:a@b</Sip></Dial>'
+    '</Response>',
+    '<Response><Redirect>{s}:/voice/x</Redirect><Pause length="{s}"/></Response>',
+    '<Response><{s}/><Say>{s}</Say></Response>',  # a tag: the shape is no XML
+    '<Response><Reject reason="{s}"/><Play loop="{s}">u</Play></Response>',
+]
+
+
+@pytest.mark.parametrize("template", SHAPED)
+def test_documents_parsed_by_shape_are_parsed_as_they_are(
+        template: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    shapes = twiml.Shapes()
+    sids = ["CA" + "0123456789abcdef"[i % 16] * 16 + f"{i:016x}" for i in range(40)]
+    sids += ["CA" + "9" * 32, "CA" + "f" * 32]
+    real = twiml.parse
+    parsed: list[str] = []
+
+    def counted(text: str, doc_url: str = "") -> list[twiml.Verb]:
+        parsed.append(text)
+        return real(text, doc_url)
+    monkeypatch.setattr(twiml, "parse", counted)
+    for sid in sids:
+        text, doc = template.format(s=sid), f"https://ivr.local/voice/x?call={sid}"
+        assert shapes.parse(text, doc) == real(text, doc), sid
+        assert shapes.parse(text, doc) == real(text, doc)  # again: the same document
+    filled = all(shapes.shapes.values())
+    assert len(parsed) == (2 if filled else 2 + len(sids) - 1)
+    assert filled == (SHAPED.index(template) < 4)
+
+
+def test_documents_with_two_sids_or_none_are_parsed_whole() -> None:
+    shapes = twiml.Shapes()
+    a, b = "CA" + "1" * 32, "CA" + "2" * 32
+    text = f"<Response><Redirect>/w?call={a}&amp;other={b}</Redirect></Response>"
+    assert shapes.parse(text, DOC) == twiml.parse(text, DOC)
+    assert shapes.parse("<Response><Hangup/></Response>", DOC) == [twiml.Hangup()]
+    assert shapes.shapes == {}
+    with pytest.raises(twiml.TwimlError):
+        shapes.parse(f"<Response><Say>{a}</Say>", DOC)
