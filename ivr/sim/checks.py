@@ -164,7 +164,8 @@ class Checker:
 
         async def judge(got: list[Any]) -> None:
             waiting = {qs for qs, n in zip(pairs, got, strict=True) if n}
-            suspects = [a for a in idle if waiting & set(self._sets.get(a.seat, []))]
+            suspects = [a for a in idle if not waiting.isdisjoint(self._sets.get(a.seat, ()))
+                        ] if waiting else []
             bad: set[tuple[str, str]] = set()
             if suspects:
                 read = self._pipe()
