@@ -9,6 +9,6 @@ local sid, seat = str_arg(2, 128), str_arg(3, 64)
 str_arg(4, 128)
 local c = hash(K.call(sid))
 if c.st ~= S.call.offered or c.seat ~= seat then return cjson.encode({ok = false, st = c.st}) end
-mark_answered(sid, NOW)
+mark_answered(sid, NOW, c)
 if ARGV[4] ~= '' then redis.call('HSET', K.call(sid), F.leg, ARGV[4]) end
 return cjson.encode({ok = true, st = S.call.talking})

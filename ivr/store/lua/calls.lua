@@ -38,9 +38,10 @@ local function abandon(sid, c, wait)
 end
 
 -- Record the answer of an offered call (idempotent through the state check).
-local function mark_answered(sid, at)
+-- c: the call's record when the caller has read it (unchanged since), else read here.
+local function mark_answered(sid, at, c)
   local ck = K.call(sid)
-  local c = hash(ck)
+  c = c or hash(ck)
   local wait = math.max(0, at - num(c.t0, at))
   redis.call('HSET', ck, F.st, S.call.talking, F.ans, at, F.wait, wait)
   seat_to(c.seat, S.seat.talking, nil, at)
@@ -69,9 +70,10 @@ end
 
 -- A talk ended: the call is over (answered), the seat goes to wrap-up.
 -- Returns a call the seat was reserved for at once (no wrap-up), or false.
-local function finish_talk(sid)
+-- c: the call's record when the caller has read it (unchanged since), else read here.
+local function finish_talk(sid, c)
   local ck = K.call(sid)
-  local c = hash(ck)
+  c = c or hash(ck)
   local talk = math.max(0, NOW - num(c.ans, NOW))
   count(c.q, c.ln, 'handled_ms', talk)
   count(c.q, c.ln, 'handled', 1)

@@ -56,14 +56,20 @@ end
 
 -- The archive's event stream (see ivr/archive): capped at meta 'ev_cap' entries
 -- (approximately; 0 = no archive, nothing is written).
+local ev_cap  -- meta 'ev_cap', read at the first event of a script run
+local function events_on()
+  if ev_cap == nil then ev_cap = num(redis.call('HGET', K.meta(), MF.ev_cap), 0) end
+  return ev_cap > 0
+end
+
 local function emit(kind, fields)
-  local cap = num(redis.call('HGET', K.meta(), MF.ev_cap), 0)
-  if cap <= 0 then return end
-  redis.call('XADD', K.events(), 'MAXLEN', '~', cap, '*', 'e', kind, 'd', cjson.encode(fields))
+  if not events_on() then return end
+  redis.call('XADD', K.events(), 'MAXLEN', '~', ev_cap, '*', 'e', kind, 'd', cjson.encode(fields))
 end
 
 -- A call's record as the archive keeps it: the whole hash but the callback number.
 local function emit_call(sid)
+  if not events_on() then return end  -- (not even the record is read)
   local c = hash(K.call(sid))
   if not c.st then return end
   c.cbn = nil
@@ -82,6 +88,7 @@ local function seat_to(seat, st, call, at)
   else
     redis.call('HSET', sk, SF.st, st, SF.since, at, SF.call, call)
   end
+  if not events_on() then return end
   local from = num(old[2], at)
   emit(KIND.seat, {seat = seat, st = old[1] or S.seat.offline, from = from, to = math.max(from, at),
                 next = st, call = old[3] or ''})

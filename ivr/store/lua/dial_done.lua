@@ -27,8 +27,9 @@ if c.st == S.call.talking and c.warm == '1' then
   return cjson.encode({next = NEXT.conference, redirect = {}})
 end
 if c.st == S.call.talking or answered then
-  if c.st == S.call.offered then mark_answered(sid, NOW - dur * 1000) end
-  local freed = finish_talk(sid)
+  local fresh = c.st == S.call.talking and c or nil  -- mark_answered changes the record
+  if not fresh then mark_answered(sid, NOW - dur * 1000, c) end
+  local freed = finish_talk(sid, fresh)
   return cjson.encode({next = NEXT.hangup, redirect = freed and {freed} or {}})
 end
 -- no-answer, busy, failed, canceled: the seat goes on break, the call back to the line
