@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import hmac
 import time
 from collections.abc import Callable
@@ -85,7 +86,15 @@ def twilio_signature(key: bytes, url: str, params: dict[str, str]) -> str:
     in base64; ``key`` is the auth token's UTF-8 bytes.
     """
     s = url + "".join([k + params[k] for k in sorted(params)])
-    return base64.b64encode(hmac.digest(key, s.encode("utf-8"), "sha1")).decode()
+    mac = _keyed(key).copy()
+    mac.update(s.encode("utf-8"))
+    return base64.b64encode(mac.digest()).decode()
+
+
+@functools.lru_cache(maxsize=16)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """HMAC-SHA1 with ``key`` set up (its padded key hashed once): copied per signature."""
+    return hmac.new(key, digestmod=hashlib.sha1)
 
 
 @dataclass(frozen=True)
