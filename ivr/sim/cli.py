@@ -71,15 +71,20 @@ SIM_RETENTION_SECONDS = 3600
 def run_simulation(scenario: Scenario, config: CenterConfig, settings: Settings,
                    transport: str = "asgi", progress: bool = False,
                    archive: bool = False, uvloop: bool = True,
-                   dialect: str = "twilio") -> SimResult:
+                   dialect: str = "twilio", one_cpu: bool = True,
+                   cpu: int | None = None) -> SimResult:
     """Run a simulation on a scratch center of IVR_REDIS_URL or a throwaway Redis.
+
+    ``one_cpu``: a throwaway Redis runs on the same CPU as this process (``cpu``, default
+    the one it is on; see :func:`ivr.phone.service.sharing_one_cpu`): the two take turns,
+    and handing over between CPUs costs more than it gains.
 
     The archive consumer (``IVR_ARCHIVE``) stays off unless ``archive``: it is a reader of
     the event stream beside the call path, on the wall clock, and costs more than the
     rest of the service together; with it on, it writes into a throwaway SQLite file.
     """
     async def go() -> SimResult:
-        with scratch_redis(settings.redis_url) as url, \
+        with scratch_redis(settings.redis_url, one_cpu=one_cpu, cpu=cpu) as url, \
                 tempfile.TemporaryDirectory(prefix="ivr-sim-") as data:
             local = scratch_settings(settings, url, "sim").model_copy(
                 update={"call_retention_seconds": SIM_RETENTION_SECONDS, "archive": archive,
@@ -152,6 +157,10 @@ def _loop_factory() -> Any:
                                       "(signed JSON, verb arrays) calls.")
 @click.option("--archive", is_flag=True,
               help="Also run the archive consumer (event stream to a throwaway SQLite file).")
+@click.option("--spread-cpus", is_flag=True,
+              help="Let the simulation and its throwaway Redis run on different CPUs (by "
+                   "default they share one: they take turns, and a hand-over between CPUs "
+                   "costs more than it gains). A Redis at IVR_REDIS_URL is never moved.")
 @click.option("--compare-erlang", is_flag=True, help="Compare each queue with Erlang A.")
 @click.option("--warmup", type=float, default=1800.0, show_default=True,
               help="Simulated seconds at the start that --compare-erlang leaves out (the "
@@ -164,8 +173,8 @@ def simulate(hours: float, rates: tuple[str, ...], seats: tuple[str, ...],
              single_queue: int | None, aht: float, handle: str, handle_cv: float,
              patience: float, ring: float, no_answer: float, profile: str, seed: int,
              seeds: str | None, config_dir: Path | None, check_every: float, transport: str,
-             dialect: str, archive: bool, compare_erlang: bool, warmup: float, as_json: bool,
-             plot: Path | None, quiet: bool) -> None:
+             dialect: str, archive: bool, spread_cpus: bool, compare_erlang: bool,
+             warmup: float, as_json: bool, plot: Path | None, quiet: bool) -> None:
     """Simulate traffic through the real app and its Redis ACD on a virtual clock.
 
     Callers dial the real webhooks (signed, as Twilio), seats use the seat API; the
@@ -193,12 +202,13 @@ def simulate(hours: float, rates: tuple[str, ...], seats: tuple[str, ...],
     if seeds is not None:
         if dialect != "twilio":
             raise click.UsageError("--seeds runs Twilio callers only; leave out --dialect")
-        _many(scenario, config, settings, seeds, transport, compare_erlang, as_json, archive)
+        _many(scenario, config, settings, seeds, transport, compare_erlang, as_json, archive,
+              not spread_cpus)
         return
     with quiet_service():
         result = run_simulation(scenario, config, settings, transport,
                                 progress=not quiet and not as_json, archive=archive,
-                                dialect=dialect)
+                                dialect=dialect, one_cpu=not spread_cpus)
     data: dict[str, Any] = summary(result)
     rows = erlang(result) if compare_erlang else None
     if rows is not None:
@@ -217,14 +227,15 @@ def simulate(hours: float, rates: tuple[str, ...], seats: tuple[str, ...],
 
 
 def _many(scenario: Scenario, config: CenterConfig, settings: Settings, seeds: str,
-          transport: str, compare: bool, as_json: bool, archive: bool) -> None:
+          transport: str, compare: bool, as_json: bool, archive: bool, one_cpu: bool) -> None:
     """``--seeds``: every seed in its own process; the spread of the figures."""
     try:
         chosen = parse_seeds(seeds)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--seeds") from None
     wall = time.perf_counter()
-    runs = run_seeds(scenario, config, settings, chosen, compare, transport, archive=archive)
+    runs = run_seeds(scenario, config, settings, chosen, compare, transport, archive=archive,
+                     one_cpu=one_cpu)
     data: dict[str, Any] = {"spread": spread(runs), "runs": runs,
                             "wall_seconds": round(time.perf_counter() - wall, 2),
                             "workers": workers_for(len(chosen))}

@@ -52,15 +52,32 @@ def workers_for(n: int) -> int:
     return max(1, min(n, cores or 1))
 
 
+#: the CPU of this worker process (set by :func:`_take_cpu` when the pool starts it)
+_worker_cpu: int | None = None
+
+
+def _take_cpu(counter: Any, cpus: list[int]) -> None:
+    """Pool initializer: each worker takes the next CPU, so no two share one."""
+    global _worker_cpu
+    with counter.get_lock():
+        _worker_cpu = cpus[counter.value % len(cpus)]
+        counter.value += 1
+
+
 def run_one(scenario: Scenario, config: CenterConfig, settings: Settings,
-            compare: bool = False, transport: str = "asgi", archive: bool = False) -> dict[str, Any]:
-    """One run as plain data: its summary, and its Erlang comparison when ``compare``."""
+            compare: bool = False, transport: str = "asgi", archive: bool = False,
+            one_cpu: bool = True) -> dict[str, Any]:
+    """One run as plain data: its summary, and its Erlang comparison when ``compare``.
+
+    ``one_cpu``: the run and its throwaway Redis share one CPU, this worker's own.
+    """
     from ivr.phone.cli import quiet_service
     from ivr.sim.cli import run_simulation
     from ivr.sim.report import erlang, summary
 
     with quiet_service():
-        result = run_simulation(scenario, config, settings, transport, archive=archive)
+        result = run_simulation(scenario, config, settings, transport, archive=archive,
+                                one_cpu=one_cpu, cpu=_worker_cpu)
     data = summary(result)
     if compare:
         data["erlang"] = erlang(result)
@@ -69,13 +86,22 @@ def run_one(scenario: Scenario, config: CenterConfig, settings: Settings,
 
 def run_seeds(scenario: Scenario, config: CenterConfig, settings: Settings,
               seeds: Iterable[int], compare: bool = False, transport: str = "asgi",
-              workers: int | None = None, archive: bool = False) -> list[dict[str, Any]]:
-    """Run the scenario once per seed in parallel processes; the runs in seed order."""
+              workers: int | None = None, archive: bool = False,
+              one_cpu: bool = True) -> list[dict[str, Any]]:
+    """Run the scenario once per seed in parallel processes; the runs in seed order.
+
+    With ``one_cpu`` each worker process and its throwaway Redis keep to a CPU of their
+    own (the workers take the allowed CPUs in turn).
+    """
     seeds = list(seeds)
     jobs = [replace(scenario, seed=s) for s in seeds]
     n = workers or workers_for(len(jobs))
-    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(run_one, job, config, settings, compare, transport, archive)
+    context = multiprocessing.get_context("spawn")
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
+    with ProcessPoolExecutor(n, mp_context=context, initializer=_take_cpu,
+                             initargs=(context.Value("i", 0), cpus)) as pool:
+        futures = [pool.submit(run_one, job, config, settings, compare, transport, archive,
+                               one_cpu)
                    for job in jobs]
         return [f.result() for f in futures]
 
