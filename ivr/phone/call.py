@@ -125,7 +125,7 @@ class CallSession:
 
     def emit(self, kind: str, **data: Any) -> None:
         """Tell every listener what happened (nothing when no listener reads ``kind``)."""
-        if self.kinds is not None and kind not in self.kinds:
+        if not self.wants(kind):
             return
         event = CallEvent(self.runtime.now(), kind, data)
         for listener in self.listeners:

@@ -15,10 +15,7 @@ as Twilio does (``ivr.phone.jambonz.Jambonz`` is the other :class:`Platform`);
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
-import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +27,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr.auth import seat_token
 from ivr.phone import twiml
+from ivr.telephony.signature import SignatureChecker
 
 
 # A simulated day sends tens of thousands of forms whose names and most values repeat
@@ -56,11 +54,13 @@ class Target(NamedTuple):
     port: int
 
 
-@functools.lru_cache(maxsize=1 << 12)
-def _head(head: str) -> tuple[str, str, str, str, int]:
-    parts = urlsplit(head)
-    return (parts.scheme, parts.netloc, parts.path, parts.hostname or "",
-            parts.port or (443 if parts.scheme == "https" else 80))
+def _target(url: str) -> Target:
+    parts = urlsplit(url)
+    return Target(parts.scheme, parts.netloc, parts.path, parts.query, parts.hostname or "",
+                  parts.port or (443 if parts.scheme == "https" else 80))
+
+
+_head = functools.lru_cache(maxsize=1 << 12)(_target)  # a URL up to its query, split once
 
 
 def split_url(url: str) -> Target:
@@ -72,29 +72,22 @@ def split_url(url: str) -> Target:
     """
     head, _, query = url.partition("?")
     if "#" in url or "\t" in url or "\r" in url or "\n" in url or url[:1] <= " ":
-        parts = urlsplit(url)
-        return Target(parts.scheme, parts.netloc, parts.path, parts.query, parts.hostname or "",
-                      parts.port or (443 if parts.scheme == "https" else 80))
-    scheme, netloc, path, host, port = _head(head)
-    return Target(scheme, netloc, path, query, host, port)
+        return _target(url)
+    return _head(head)._replace(query=query)
 
 
 def twilio_signature(key: bytes, url: str, params: dict[str, str]) -> str:
     """``RequestValidator(token).compute_signature(url, params)`` for one-valued params.
 
-    HMAC-SHA1 of the URL followed by each parameter's name and value, sorted by name,
-    in base64; ``key`` is the auth token's UTF-8 bytes.
+    The service's own signing (:class:`ivr.telephony.signature.SignatureChecker`), one
+    per auth token; ``key`` is the token's UTF-8 bytes.
     """
-    s = url + "".join([k + params[k] for k in sorted(params)])
-    mac = _keyed(key).copy()
-    mac.update(s.encode("utf-8"))
-    return base64.b64encode(mac.digest()).decode()
+    return _signer(key).compute(url, params)
 
 
 @functools.lru_cache(maxsize=16)
-def _keyed(key: bytes) -> hmac.HMAC:
-    """HMAC-SHA1 with ``key`` set up (its padded key hashed once): copied per signature."""
-    return hmac.new(key, digestmod=hashlib.sha1)
+def _signer(key: bytes) -> SignatureChecker:
+    return SignatureChecker(key.decode("utf-8"), None)
 
 
 @dataclass(frozen=True)

@@ -250,10 +250,8 @@ def _fill(v: Any, sid: str) -> Any:
                 changes[name] = val.replace(_HOLE, sid)
         elif isinstance(val, tuple | frozenset):
             items = []
-            for item in val:
-                got = item if not isinstance(item, str) else None if _HOLE in item else item
-                if got is not None and not isinstance(got, str):
-                    got = _fill(got, sid)
+            for item in val:  # a str item is copied elsewhere than the filled fields
+                got = (None if _HOLE in item else item) if isinstance(item, str) else _fill(item, sid)
                 if got is None:
                     return None
                 items.append(got)

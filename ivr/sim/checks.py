@@ -27,11 +27,10 @@ from ivr.core.config import CenterConfig
 from ivr.core.roster import Seat
 from ivr.phone.seats import SeatAgent
 from ivr.sim.recorder import IVR_END, Recorder, ms
+from ivr.sim.wire import Command
 from ivr.store.invariants import glob_escape, violations
 from ivr.store.keys import Keys
 from ivr.web.services import Services
-
-Command = tuple[str | int | float | bytes, ...]
 
 LINE_FIELDS = ("calls", "offered", "answered", "abandoned", "sl_answered", "noanswer",
                "wait_answered_ms", "handled_ms")

@@ -35,7 +35,8 @@ _UNREAD = object()
 
 
 @functools.lru_cache(maxsize=1 << 14)  # the same probes and look-ups, event after event
-def _pack(args: tuple[str | int | float | bytes, ...]) -> bytes:
+def pack(args: Command) -> bytes:
+    """One command as RESP2 bytes (for :meth:`Wire.call_packed`)."""
     out = [b"*%d\r\n" % len(args)]
     for a in args:
         b = a if isinstance(a, bytes) else str(a).encode()
@@ -74,7 +75,7 @@ class Wire:
         Replies are parsed by ``hiredis`` (redis-py's own parser, a dependency through
         ``redis[hiredis]``); every reply is read, even after an error reply.
         """
-        return self.call_packed(b"".join([_pack(c) for c in commands]), len(commands))
+        return self.call_packed(b"".join([pack(c) for c in commands]), len(commands))
 
     def call_packed(self, packed: bytes, want: int) -> list[Any]:
         """:meth:`call` for commands packed beforehand (:func:`pack`), ``want`` of them."""
@@ -100,17 +101,8 @@ class Wire:
         self.sock.close()
 
 
-def pack(command: tuple[str | int | float | bytes, ...]) -> bytes:
-    """One command as RESP2 bytes (for :meth:`Wire.call_packed`)."""
-    return _pack(command)
-
-
 def pairs(flat: list[str]) -> list[tuple[str, float]]:
     """A ``ZRANGE ... WITHSCORES`` reply as redis-py gives it: (member, score) pairs."""
-    return _pairs(flat)
-
-
-def _pairs(flat: list[str]) -> list[tuple[str, float]]:
     return [(flat[i], float(flat[i + 1])) for i in range(0, len(flat), 2)]
 
 
@@ -142,7 +134,7 @@ class WirePipe:
     def zrange(self, key: str, start: int, end: int, withscores: bool = False) -> WirePipe:
         """``ZRANGE``: members, or (member, score) pairs."""
         if withscores:
-            return self._add(_pairs, "ZRANGE", key, start, end, "WITHSCORES")
+            return self._add(pairs, "ZRANGE", key, start, end, "WITHSCORES")
         return self._add(_same, "ZRANGE", key, start, end)
 
     def hget(self, key: str, name: str) -> WirePipe:
@@ -231,7 +223,7 @@ class WireReader:
                      withscores: bool = False) -> list[Any]:
         """``ZRANGE``: members, or (member, score) pairs."""
         if withscores:
-            return _pairs(self._one("ZRANGE", key, start, end, "WITHSCORES"))
+            return pairs(self._one("ZRANGE", key, start, end, "WITHSCORES"))
         return list(self._one("ZRANGE", key, start, end))
 
     async def zscore(self, key: str, member: str) -> float | None:

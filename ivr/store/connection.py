@@ -17,7 +17,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.driver_info import DriverInfo
-from redis.exceptions import ConnectionError, TimeoutError
+from redis.exceptions import ConnectionError, MaxConnectionsError, TimeoutError
 
 if TYPE_CHECKING:
     from ivr.settings import Settings
@@ -146,7 +146,10 @@ class GuardedPool(ConnectionPool):
             if self.breaker.is_open():
                 raise BreakerOpen("Redis failed a moment ago (breaker open)")
             if deadline is not None or not self._waiters:
-                conn = self._take()
+                try:
+                    conn = self.get_available_connection()  # type: ignore[no-untyped-call]
+                except MaxConnectionsError:  # every connection is busy: wait for one
+                    conn = None
                 if conn is not None:
                     try:
                         await self.ensure_connection(conn)
@@ -157,17 +160,6 @@ class GuardedPool(ConnectionPool):
             now = asyncio.get_running_loop().time()
             deadline = now + self.timeout if deadline is None else deadline
             await self._wait_turn(deadline - now)
-
-    def _take(self) -> Any:
-        """An idle connection, or a new one under ``max_connections``; None when all are busy."""
-        try:
-            conn = self._available_connections.pop()
-        except IndexError:
-            if len(self._in_use_connections) >= self.max_connections:
-                return None
-            conn = self.make_connection()  # type: ignore[no-untyped-call]
-        self._in_use_connections.add(conn)
-        return conn
 
     async def _wait_turn(self, seconds: float) -> None:
         """Wait until a connection is released (ConnectionError after ``seconds``)."""
